@@ -1,0 +1,65 @@
+import { resolve } from 'node:path';
+import { type Address, getAddress, isAddress, zeroAddress } from 'viem';
+
+export interface DemoJobConfig {
+  /** Rows and columns of the demo product C (size × size). */
+  size: number;
+  /** Rows and columns of C per work unit. */
+  block: number;
+  /** The inner dimension. */
+  k: number;
+}
+
+export interface CoordinatorConfig {
+  host: string;
+  port: number;
+  /** The SQLite file, or ':memory:'. */
+  databaseFile: string;
+  /** Where the coordinator's signing key is kept when `coordinatorKey` is not given. */
+  keyFile: string;
+  coordinatorKey?: `0x${string}`;
+  /** The built contributor page; not served when undefined. */
+  staticDir?: string;
+  chainId: number;
+  verifyingContract: Address;
+  /** How long a lease lasts before its unit is reissued. */
+  leaseMs: number;
+  /** Keeps a demo job with work in it; undefined turns the demo off. */
+  demo?: DemoJobConfig;
+  /** Freivalds trials per matmul result. */
+  freivaldsTrials: number;
+  logLevel: string;
+  bodyLimitBytes: number;
+}
+
+function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, not "${raw}"`);
+  return value;
+}
+
+/** Reads the configuration from the environment; see the README's "Run a coordinator". */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
+  const dataDir = resolve(env.SURGE_DATA_DIR ?? 'data');
+  const contract = env.SURGE_VERIFYING_CONTRACT ?? zeroAddress;
+  if (!isAddress(contract)) throw new Error(`SURGE_VERIFYING_CONTRACT must be an address, not "${contract}"`);
+  const key = env.SURGE_COORDINATOR_KEY;
+  if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key)) throw new Error('SURGE_COORDINATOR_KEY must be a 32-byte hex private key');
+  return {
+    host: env.HOST ?? '127.0.0.1',
+    port: integer('PORT', 8080, env),
+    databaseFile: env.SURGE_DATABASE ?? resolve(dataDir, 'surge.sqlite'),
+    keyFile: resolve(dataDir, 'coordinator.key'),
+    ...(key ? { coordinatorKey: key as `0x${string}` } : {}),
+    staticDir: resolve(env.SURGE_STATIC_DIR ?? 'dist'),
+    chainId: integer('SURGE_CHAIN_ID', 31337, env),
+    verifyingContract: getAddress(contract),
+    leaseMs: integer('SURGE_LEASE_SECONDS', 300, env) * 1000,
+    ...(env.SURGE_DEMO === '0' ? {} : { demo: { size: 2048, block: 256, k: 2048 } }),
+    freivaldsTrials: 3,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    bodyLimitBytes: 4 * 1024 * 1024,
+  };
+}

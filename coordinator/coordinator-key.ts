@@ -1,0 +1,23 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Hex, PrivateKeyAccount } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+
+/**
+ * The key the coordinator countersigns validated receipts with. Given by configuration in
+ * production; for a laptop, made on first start and kept beside the database, readable by
+ * its owner only.
+ */
+export function loadCoordinatorKey(keyFile: string, configured?: Hex): PrivateKeyAccount {
+  if (configured) return privateKeyToAccount(configured);
+  if (existsSync(keyFile)) {
+    const stored = readFileSync(keyFile, 'utf8').trim();
+    if (!/^0x[0-9a-fA-F]{64}$/.test(stored)) throw new Error(`${keyFile} does not hold a 32-byte hex private key`);
+    return privateKeyToAccount(stored as Hex);
+  }
+  mkdirSync(dirname(keyFile), { recursive: true });
+  const key = generatePrivateKey();
+  writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+  return privateKeyToAccount(key);
+}

@@ -1,0 +1,95 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import type { Database } from './schema.ts';
+
+/**
+ * The schema's history, oldest first. Never edit a migration that has shipped: add one.
+ * Written with Kysely's schema builder so the same steps run on SQLite and PostgreSQL.
+ */
+const migrations: Record<string, Migration> = {
+  '0001-work-and-credit': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('kernel', 'text', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('units')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('job_id', 'integer', (c) => c.notNull().references('jobs.id'))
+        .addColumn('kernel', 'text', (c) => c.notNull())
+        .addColumn('kernel_version', 'integer', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('credit', 'bigint', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('lease_deadline', 'bigint')
+        .addColumn('errors', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('units_by_state').on('units').columns(['state', 'id']).execute();
+      await db.schema
+        .createTable('sessions')
+        .addColumn('address', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('grant_message', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('leases')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('unit_id', 'integer', (c) => c.notNull().references('units.id'))
+        .addColumn('session', 'text', (c) => c.notNull().references('sessions.address'))
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('deadline', 'bigint', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('leases_by_unit').on('leases').column('unit_id').execute();
+      await db.schema
+        .createTable('results')
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        .addColumn('lease_id', 'text', (c) => c.notNull().references('leases.id'))
+        .addColumn('unit_id', 'integer', (c) => c.notNull())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('session', 'text', (c) => c.notNull())
+        .addColumn('result_hash', 'text', (c) => c.notNull())
+        .addColumn('seq', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('credit', 'bigint', (c) => c.notNull())
+        .addColumn('countersignature', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('credits')
+        .addColumn('unit_id', 'integer', (c) => c.primaryKey().references('units.id'))
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('lease_id', 'text', (c) => c.notNull())
+        .addColumn('amount', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('credits_by_owner').on('credits').column('owner').execute();
+    },
+  },
+};
+
+class InlineMigrations implements MigrationProvider {
+  async getMigrations() {
+    return migrations;
+  }
+}
+
+/** Brings the database to the newest schema; throws with the failing migration's name. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider: new InlineMigrations() }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`Database migration ${failed} failed`, { cause: error });
+  }
+}

@@ -1,0 +1,78 @@
+import type { Generated } from 'kysely';
+
+/** Timestamps are epoch milliseconds; addresses are lowercase hex; JSON is text. */
+export interface JobsTable {
+  id: Generated<number>;
+  name: string;
+  purpose: string;
+  kernel: string;
+  params: string;
+  status: 'active' | 'done' | 'failed';
+  created_at: number;
+}
+
+export interface UnitsTable {
+  id: Generated<number>;
+  job_id: number;
+  kernel: string;
+  kernel_version: number;
+  params: string;
+  /** Credit a validated result of this unit earns, from the kernel's work estimate. */
+  credit: number;
+  state: 'ready' | 'leased' | 'done' | 'failed';
+  lease_deadline: number | null;
+  errors: number;
+  created_at: number;
+}
+
+export interface SessionsTable {
+  address: string;
+  owner: string;
+  expires_at: number;
+  grant_message: string;
+  created_at: number;
+}
+
+export interface LeasesTable {
+  id: string;
+  unit_id: number;
+  session: string;
+  owner: string;
+  deadline: number;
+  state: 'open' | 'validated' | 'invalid';
+  created_at: number;
+}
+
+/** Every receipt the coordinator judged, keyed by its EIP-712 digest. */
+export interface ResultsTable {
+  digest: string;
+  lease_id: string;
+  unit_id: number;
+  owner: string;
+  session: string;
+  result_hash: string;
+  seq: string;
+  outcome: 'validated' | 'invalid';
+  reason: string | null;
+  credit: number;
+  countersignature: string | null;
+  created_at: number;
+}
+
+/** The credit ledger: one row per unit, so no unit is ever paid twice. */
+export interface CreditsTable {
+  unit_id: number;
+  owner: string;
+  lease_id: string;
+  amount: number;
+  created_at: number;
+}
+
+export interface Database {
+  jobs: JobsTable;
+  units: UnitsTable;
+  sessions: SessionsTable;
+  leases: LeasesTable;
+  results: ResultsTable;
+  credits: CreditsTable;
+}

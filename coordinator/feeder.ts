@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import type { Lease, MatmulParams } from '../src/protocol/schemas.ts';
+import type { Db } from './db/database.ts';
+
+/**
+ * The feeder: hands one unit to a session as a lease with a deadline. A unit is free when
+ * it is ready, or leased with its deadline passed (the transitioner's reissue, done here
+ * lazily at lease time). One transaction, so two requests never get the same unit.
+ */
+export async function leaseUnit(db: Db, options: { session: string; owner: string; now: number; leaseMs: number }): Promise<Lease | undefined> {
+  const { session, owner, now, leaseMs } = options;
+  return db.transaction().execute(async (trx) => {
+    const unit = await trx
+      .selectFrom('units')
+      .innerJoin('jobs', 'jobs.id', 'units.job_id')
+      .select(['units.id', 'units.kernel', 'units.kernel_version', 'units.params', 'units.credit', 'jobs.id as jobId', 'jobs.name', 'jobs.purpose'])
+      .where('jobs.status', '=', 'active')
+      .where((eb) => eb.or([eb('units.state', '=', 'ready'), eb.and([eb('units.state', '=', 'leased'), eb('units.lease_deadline', '<', now)])]))
+      .orderBy('units.id')
+      .limit(1)
+      .executeTakeFirst();
+    if (!unit) return undefined;
+    const deadline = now + leaseMs;
+    const id = `0x${randomBytes(32).toString('hex')}`;
+    await trx.updateTable('units').set({ state: 'leased', lease_deadline: deadline }).where('id', '=', unit.id).execute();
+    await trx.insertInto('leases').values({ id, unit_id: unit.id, session, owner, deadline, state: 'open', created_at: now }).execute();
+    return {
+      id,
+      jobId: unit.jobId,
+      jobName: unit.name,
+      jobPurpose: unit.purpose,
+      unitId: unit.id,
+      kernel: 'matmul-f32',
+      kernelVersion: unit.kernel_version,
+      params: JSON.parse(unit.params) as MatmulParams,
+      units: String(unit.credit),
+      deadline: new Date(deadline).toISOString(),
+    };
+  });
+}

@@ -1,0 +1,157 @@
+import type { Hex, PrivateKeyAccount } from 'viem';
+import { keccak256 } from 'viem';
+import { errorCodes } from '../src/protocol/error-codes.ts';
+import type { ReceiptDomain, WorkReceipt } from '../src/protocol/receipt.ts';
+import type { MatmulParams, ResultRequest, ResultResponse } from '../src/protocol/schemas.ts';
+import type { Db } from './db/database.ts';
+import { HttpError } from './http-error.ts';
+import { countersign, receiptDigest, receiptSigner } from './receipts.ts';
+import { validateMatmulF32 } from './validators/matmul-f32-validator.ts';
+
+export interface IntakeContext {
+  db: Db;
+  domain: ReceiptDomain;
+  coordinator: PrivateKeyAccount;
+  freivaldsTrials: number;
+  now: number;
+}
+
+/** After this many invalid results a unit is failed rather than reissued. */
+const kMaxUnitErrors = 5;
+
+type StoredResult = { outcome: 'validated' | 'invalid'; reason: string | null; credit: number; countersignature: string | null };
+
+/** Answers a receipt that was judged before with the same verdict, and no new credit. */
+function repeatVerdict(digest: Hex, stored: StoredResult): ResultResponse {
+  if (stored.outcome === 'invalid') {
+    throw new HttpError(422, errorCodes.resultInvalid, `This result was already judged invalid: ${stored.reason}.`, 'output');
+  }
+  return { status: 'validated', digest, credit: String(stored.credit), countersignature: stored.countersignature ?? '0x', duplicate: true };
+}
+
+/**
+ * Takes one result: checks its receipt against the lease and its signature, validates the
+ * output, and on success credits the unit in the same transaction that closes the lease.
+ * The same receipt sent again (same EIP-712 digest) gets the same verdict and no new
+ * credit; any other result for a closed lease is refused.
+ */
+export async function acceptResult(body: ResultRequest, context: IntakeContext): Promise<ResultResponse> {
+  const { db, domain, now } = context;
+  // The schema has checked every field's hex pattern.
+  const receipt = body.receipt as WorkReceipt;
+  if (receipt.lease.toLowerCase() !== body.lease.toLowerCase()) {
+    throw new HttpError(400, errorCodes.receiptMismatch, 'receipt.lease differs from the lease the result is sent for.', 'receipt.lease');
+  }
+  const digest = receiptDigest(domain, receipt);
+  const previous = await db.selectFrom('results').selectAll().where('digest', '=', digest).executeTakeFirst();
+  if (previous) return repeatVerdict(digest, previous);
+
+  const lease = await db
+    .selectFrom('leases')
+    .innerJoin('units', 'units.id', 'leases.unit_id')
+    .select(['leases.id', 'leases.unit_id', 'leases.session', 'leases.owner', 'leases.deadline', 'leases.state', 'units.params', 'units.credit'])
+    .where('leases.id', '=', body.lease.toLowerCase())
+    .executeTakeFirst();
+  if (!lease) throw new HttpError(404, errorCodes.leaseUnknown, `No lease ${body.lease} was issued here.`, 'lease');
+  if (receipt.session.toLowerCase() !== lease.session) {
+    throw new HttpError(
+      403,
+      errorCodes.leaseNotYours,
+      'This lease was issued to another session; a result can only be sent under the session that holds the lease.',
+      'receipt.session',
+    );
+  }
+  if (receipt.owner.toLowerCase() !== lease.owner)
+    throw new HttpError(403, errorCodes.leaseNotYours, 'receipt.owner is not the owner of the session that holds this lease.', 'receipt.owner');
+  if (receipt.units !== String(lease.credit)) {
+    throw new HttpError(400, errorCodes.receiptMismatch, `receipt.units is ${receipt.units}, but the lease offers ${lease.credit}.`, 'receipt.units');
+  }
+  const output = Buffer.from(body.output, 'base64');
+  if (keccak256(output) !== receipt.resultHash.toLowerCase()) {
+    throw new HttpError(400, errorCodes.receiptMismatch, 'receipt.resultHash is not the keccak-256 of the output sent.', 'receipt.resultHash');
+  }
+  const signer = await receiptSigner(domain, receipt, body.signature as Hex);
+  if (signer !== lease.session) {
+    throw new HttpError(
+      401,
+      errorCodes.receiptSignature,
+      'The receipt is not signed by the session key it names (or was signed for another coordinator or chain).',
+      'signature',
+    );
+  }
+  if (lease.state !== 'open') throw new HttpError(409, errorCodes.leaseClosed, `This lease is already closed (${lease.state}); lease new work.`, 'lease');
+  if (lease.deadline < now)
+    throw new HttpError(410, errorCodes.leaseExpired, 'This lease passed its deadline and its unit was offered again; lease new work.', 'lease');
+
+  const params = JSON.parse(lease.params) as MatmulParams;
+  if (output.byteLength !== params.m * params.n * 4) {
+    throw new HttpError(
+      400,
+      errorCodes.resultShape,
+      `output has ${output.byteLength} bytes; this unit's ${params.m}×${params.n} f32 block has ${params.m * params.n * 4}.`,
+      'output',
+    );
+  }
+  const verdict = validateMatmulF32(params, output, context.freivaldsTrials);
+  const countersignature = verdict.valid ? await countersign(context.coordinator, digest) : null;
+
+  const outcome = await db.transaction().execute(async (trx) => {
+    // Re-read inside the transaction: another request may have closed the lease meanwhile.
+    const current = await trx.selectFrom('leases').select('state').where('id', '=', lease.id).executeTakeFirstOrThrow();
+    const judged = await trx.selectFrom('results').selectAll().where('digest', '=', digest).executeTakeFirst();
+    if (judged) return { repeat: judged } as const;
+    if (current.state !== 'open') throw new HttpError(409, errorCodes.leaseClosed, `This lease is already closed (${current.state}); lease new work.`, 'lease');
+    let credit = 0;
+    if (verdict.valid) {
+      const credited = await trx
+        .insertInto('credits')
+        .values({ unit_id: lease.unit_id, owner: lease.owner, lease_id: lease.id, amount: lease.credit, created_at: now })
+        .onConflict((oc) => oc.column('unit_id').doNothing())
+        .executeTakeFirst();
+      credit = Number(credited.numInsertedOrUpdatedRows ?? 0n) > 0 ? Number(lease.credit) : 0;
+      await trx.updateTable('leases').set({ state: 'validated' }).where('id', '=', lease.id).execute();
+      await trx.updateTable('units').set({ state: 'done', lease_deadline: null }).where('id', '=', lease.unit_id).execute();
+    } else {
+      await trx.updateTable('leases').set({ state: 'invalid' }).where('id', '=', lease.id).execute();
+      const unit = await trx.selectFrom('units').select('errors').where('id', '=', lease.unit_id).executeTakeFirstOrThrow();
+      const errors = unit.errors + 1;
+      await trx
+        .updateTable('units')
+        .set({ errors, state: errors >= kMaxUnitErrors ? 'failed' : 'ready', lease_deadline: null })
+        .where('id', '=', lease.unit_id)
+        .execute();
+    }
+    await trx
+      .insertInto('results')
+      .values({
+        digest,
+        lease_id: lease.id,
+        unit_id: lease.unit_id,
+        owner: lease.owner,
+        session: lease.session,
+        result_hash: receipt.resultHash.toLowerCase(),
+        seq: receipt.seq,
+        outcome: verdict.valid ? 'validated' : 'invalid',
+        reason: verdict.valid ? null : verdict.reason,
+        credit,
+        countersignature,
+        created_at: now,
+      })
+      .execute();
+    return { credit } as const;
+  });
+
+  if ('repeat' in outcome) return repeatVerdict(digest, outcome.repeat!);
+  if (!verdict.valid) throw new HttpError(422, errorCodes.resultInvalid, `The result is wrong: ${verdict.reason}. No credit was granted.`, 'output');
+  return { status: 'validated', digest, credit: String(outcome.credit), countersignature: countersignature!, duplicate: false };
+}
+
+/** The ledger's totals for one owner. */
+export async function ownerCredit(db: Db, owner: string): Promise<{ validatedResults: number; credit: string }> {
+  const row = await db
+    .selectFrom('credits')
+    .select((eb) => [eb.fn.countAll<number>().as('results'), eb.fn.sum<number>('amount').as('credit')])
+    .where('owner', '=', owner.toLowerCase())
+    .executeTakeFirstOrThrow();
+  return { validatedResults: Number(row.results), credit: String(row.credit ?? 0) };
+}

@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs';
+import fastifyStatic from '@fastify/static';
+import { Type } from '@sinclair/typebox';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { PrivateKeyAccount } from 'viem';
+import { getAddress } from 'viem';
+import { matmulF32 } from '../src/kernels/matmul-f32.ts';
+import { errorCodes } from '../src/protocol/error-codes.ts';
+import type { ReceiptDomain } from '../src/protocol/receipt.ts';
+import {
+  AddressSchema,
+  ErrorResponseSchema,
+  InfoResponseSchema,
+  type LeaseRequest,
+  LeaseRequestSchema,
+  LeaseResponseSchema,
+  OwnerCreditResponseSchema,
+  type ResultRequest,
+  ResultRequestSchema,
+  ResultResponseSchema,
+  type SessionRequest,
+  SessionRequestSchema,
+  SessionResponseSchema,
+} from '../src/protocol/schemas.ts';
+import type { CoordinatorConfig } from './config.ts';
+import type { Db } from './db/database.ts';
+import { leaseUnit } from './feeder.ts';
+import { HttpError } from './http-error.ts';
+import { acceptResult, ownerCredit } from './result-intake.ts';
+import { activeSession, registerSession } from './sessions.ts';
+import { ensureDemoWork } from './work-generator.ts';
+
+export interface ServerDeps {
+  config: CoordinatorConfig;
+  db: Db;
+  coordinator: PrivateKeyAccount;
+  /** The clock; tests move it. */
+  now?: () => number;
+}
+
+const errorResponses = {
+  400: ErrorResponseSchema,
+  401: ErrorResponseSchema,
+  403: ErrorResponseSchema,
+  404: ErrorResponseSchema,
+  409: ErrorResponseSchema,
+  410: ErrorResponseSchema,
+  413: ErrorResponseSchema,
+  422: ErrorResponseSchema,
+};
+
+/** How long a client waits before asking again when there is no work. */
+const kNoWorkRetryMs = 5000;
+
+/** Turns Fastify's validation message ("body/receipt/owner must match …") into a field path. */
+function fieldOf(error: FastifyError): string | undefined {
+  const first = error.validation?.[0];
+  if (!first) return undefined;
+  const path = first.instancePath.replace(/^\//, '').replaceAll('/', '.');
+  const missing = (first.params as { missingProperty?: string }).missingProperty;
+  const extra = (first.params as { additionalProperty?: string }).additionalProperty;
+  return [path, missing ?? extra].filter(Boolean).join('.') || undefined;
+}
+
+/**
+ * The coordinator's HTTP service: the `/v1` API and the built contributor page, with the
+ * headers cross-origin isolation needs (COOP/COEP) so the page may use SharedArrayBuffer.
+ */
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { config, db, coordinator } = deps;
+  const now = deps.now ?? Date.now;
+  const domain: ReceiptDomain = { name: 'Surge', version: '1', chainId: config.chainId, verifyingContract: config.verifyingContract };
+
+  const app = Fastify({
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    bodyLimit: config.bodyLimitBytes,
+    // Reject what the schema does not name instead of silently dropping it, and never coerce.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    reply.header('cross-origin-embedder-policy', 'require-corp');
+    reply.header('cross-origin-resource-policy', 'same-origin');
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof HttpError) {
+      return reply.status(error.status).send({ error: { code: error.code, message: error.shortMessage, ...(error.field ? { field: error.field } : {}) } });
+    }
+    if (error.validation) {
+      const field = fieldOf(error);
+      const message = `${error.validationContext ?? 'request'}${field ? `.${field}` : ''}: ${error.validation[0]?.message ?? 'is invalid'}`;
+      return reply.status(400).send({ error: { code: errorCodes.badRequest, message, ...(field ? { field } : {}) } });
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.status(413).send({ error: { code: errorCodes.bodyTooLarge, message: `The request body is larger than ${config.bodyLimitBytes} bytes.` } });
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.status(415).send({ error: { code: errorCodes.unsupportedMediaType, message: 'Send the request body as application/json.' } });
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.status(error.statusCode).send({ error: { code: errorCodes.badRequest, message: error.message } });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.status(500).send({ error: { code: errorCodes.internal, message: 'The coordinator failed to handle this request; it has been logged.' } });
+  });
+
+  app.get('/v1/info', { schema: { response: { 200: InfoResponseSchema } } }, async () => ({
+    name: 'Surge coordinator',
+    version: '0.1.0',
+    coordinator: coordinator.address,
+    domain,
+    kernels: [{ name: matmulF32.name, version: matmulF32.version, backends: ['webgpu', 'wasm'] }],
+  }));
+
+  app.post<{ Body: SessionRequest }>(
+    '/v1/sessions',
+    { schema: { body: SessionRequestSchema, response: { 200: SessionResponseSchema, ...errorResponses } } },
+    async (request) => registerSession(db, request.body, { host: request.host, chainId: config.chainId, now: now() }),
+  );
+
+  app.post<{ Body: LeaseRequest }>(
+    '/v1/leases',
+    { schema: { body: LeaseRequestSchema, response: { 200: LeaseResponseSchema, ...errorResponses } } },
+    async (request) => {
+      const at = now();
+      const session = await activeSession(db, request.body.session, at);
+      const ask = () => leaseUnit(db, { session: session.address, owner: session.owner, now: at, leaseMs: config.leaseMs });
+      let lease = await ask();
+      if (!lease && config.demo) {
+        await ensureDemoWork(db, config.demo);
+        lease = await ask();
+      }
+      return { lease: lease ?? null, retryAfterMs: lease ? 0 : kNoWorkRetryMs };
+    },
+  );
+
+  app.post<{ Body: ResultRequest }>(
+    '/v1/results',
+    { schema: { body: ResultRequestSchema, response: { 200: ResultResponseSchema, ...errorResponses } } },
+    async (request) => acceptResult(request.body, { db, domain, coordinator, freivaldsTrials: config.freivaldsTrials, now: now() }),
+  );
+
+  app.get<{ Params: { owner: string } }>(
+    '/v1/owners/:owner',
+    { schema: { params: Type.Object({ owner: AddressSchema }), response: { 200: OwnerCreditResponseSchema, ...errorResponses } } },
+    async (request) => ({ owner: getAddress(request.params.owner), ...(await ownerCredit(db, request.params.owner)) }),
+  );
+
+  app.get('/healthz', async () => ({ ok: true }));
+
+  if (config.staticDir && existsSync(config.staticDir)) {
+    await app.register(fastifyStatic, { root: config.staticDir, index: 'index.html' });
+  } else {
+    app.get('/', async (_request, reply) =>
+      reply.status(503).type('text/plain').send('The contributor page is not built: run `npm run build` (npm start does it for you).'),
+    );
+  }
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: errorCodes.notFound, message: `Nothing is served at ${request.method} ${request.url}.` } }),
+  );
+
+  return app;
+}

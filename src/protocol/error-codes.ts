@@ -1,0 +1,24 @@
+/**
+ * Stable error codes the coordinator answers with. Clients branch on these, never on
+ * messages. Each has an entry in `docs/errors.md`.
+ */
+export const errorCodes = {
+  badRequest: 'SURGE_E_BAD_REQUEST',
+  bodyTooLarge: 'SURGE_E_BODY_TOO_LARGE',
+  unsupportedMediaType: 'SURGE_E_UNSUPPORTED_MEDIA_TYPE',
+  notFound: 'SURGE_E_NOT_FOUND',
+  sessionGrantInvalid: 'SURGE_E_SESSION_GRANT_INVALID',
+  sessionUnknown: 'SURGE_E_SESSION_UNKNOWN',
+  sessionExpired: 'SURGE_E_SESSION_EXPIRED',
+  leaseUnknown: 'SURGE_E_LEASE_UNKNOWN',
+  leaseNotYours: 'SURGE_E_LEASE_NOT_YOURS',
+  leaseClosed: 'SURGE_E_LEASE_CLOSED',
+  leaseExpired: 'SURGE_E_LEASE_EXPIRED',
+  receiptMismatch: 'SURGE_E_RECEIPT_MISMATCH',
+  receiptSignature: 'SURGE_E_RECEIPT_SIGNATURE',
+  resultShape: 'SURGE_E_RESULT_SHAPE',
+  resultInvalid: 'SURGE_E_RESULT_INVALID',
+  internal: 'SURGE_E_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof errorCodes)[keyof typeof errorCodes];

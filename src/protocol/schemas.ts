@@ -1,0 +1,146 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/**
+ * Wire schemas of the `/v1` API, shared by the coordinator (which validates every request
+ * against them) and the client (which uses their static types). JSON Schema through
+ * TypeBox: Fastify validates with it natively, and the schemas document the API.
+ */
+
+export const AddressSchema = Type.String({ pattern: '^0x[0-9a-fA-F]{40}$', description: 'a 20-byte hex address' });
+export const Bytes32Schema = Type.String({ pattern: '^0x[0-9a-fA-F]{64}$', description: 'a 32-byte hex value' });
+export const HexSchema = Type.String({ pattern: '^0x([0-9a-fA-F]{2})*$', maxLength: 1024, description: 'hex bytes' });
+export const UintStringSchema = Type.String({ pattern: '^(0|[1-9][0-9]{0,76})$', description: 'an unsigned integer in decimal' });
+
+export const BackendSchema = Type.Union([Type.Literal('webgpu'), Type.Literal('wasm')]);
+export type Backend = Static<typeof BackendSchema>;
+
+export const KernelNameSchema = Type.Literal('matmul-f32');
+export type KernelName = Static<typeof KernelNameSchema>;
+
+export const MatmulParamsSchema = Type.Object(
+  {
+    seed: Type.String({ pattern: '^0x[0-9a-f]{16}$', description: 'the 64-bit Philox key of the job, in hex' }),
+    m: Type.Integer({ minimum: 1, maximum: 4096 }),
+    n: Type.Integer({ minimum: 1, maximum: 4096 }),
+    k: Type.Integer({ minimum: 1, maximum: 65536 }),
+    rowOffset: Type.Integer({ minimum: 0, maximum: 0xffff_ffff }),
+    colOffset: Type.Integer({ minimum: 0, maximum: 0xffff_ffff }),
+  },
+  { additionalProperties: false },
+);
+export type MatmulParams = Static<typeof MatmulParamsSchema>;
+
+export const KernelInfoSchema = Type.Object({
+  name: KernelNameSchema,
+  version: Type.Integer(),
+  backends: Type.Array(BackendSchema),
+});
+
+export const InfoResponseSchema = Type.Object({
+  name: Type.String(),
+  version: Type.String(),
+  coordinator: AddressSchema,
+  domain: Type.Object({
+    name: Type.String(),
+    version: Type.String(),
+    chainId: Type.Integer(),
+    verifyingContract: AddressSchema,
+  }),
+  kernels: Type.Array(KernelInfoSchema),
+});
+export type InfoResponse = Static<typeof InfoResponseSchema>;
+
+export const SessionRequestSchema = Type.Object(
+  {
+    message: Type.String({ minLength: 1, maxLength: 4096, description: 'a Sign-In with Ethereum (EIP-4361) message' }),
+    signature: HexSchema,
+  },
+  { additionalProperties: false },
+);
+export type SessionRequest = Static<typeof SessionRequestSchema>;
+
+export const SessionResponseSchema = Type.Object({
+  session: AddressSchema,
+  owner: AddressSchema,
+  expiresAt: Type.String({ format: 'date-time' }),
+});
+export type SessionResponse = Static<typeof SessionResponseSchema>;
+
+export const LeaseRequestSchema = Type.Object(
+  {
+    session: AddressSchema,
+    backends: Type.Array(BackendSchema, { minItems: 1, maxItems: 2, uniqueItems: true }),
+  },
+  { additionalProperties: false },
+);
+export type LeaseRequest = Static<typeof LeaseRequestSchema>;
+
+export const LeaseSchema = Type.Object({
+  id: Bytes32Schema,
+  jobId: Type.Integer(),
+  jobName: Type.String(),
+  jobPurpose: Type.String(),
+  unitId: Type.Integer(),
+  kernel: KernelNameSchema,
+  kernelVersion: Type.Integer(),
+  params: MatmulParamsSchema,
+  units: UintStringSchema,
+  deadline: Type.String({ format: 'date-time' }),
+});
+export type Lease = Static<typeof LeaseSchema>;
+
+export const LeaseResponseSchema = Type.Object({
+  lease: Type.Union([LeaseSchema, Type.Null()]),
+  retryAfterMs: Type.Integer({ minimum: 0 }),
+});
+export type LeaseResponse = Static<typeof LeaseResponseSchema>;
+
+export const WorkReceiptSchema = Type.Object(
+  {
+    owner: AddressSchema,
+    session: AddressSchema,
+    lease: Bytes32Schema,
+    resultHash: Bytes32Schema,
+    units: UintStringSchema,
+    seq: Type.String({ pattern: '^(0|[1-9][0-9]{0,19})$', description: 'a 64-bit sequence number in decimal' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ResultRequestSchema = Type.Object(
+  {
+    lease: Bytes32Schema,
+    output: Type.String({ contentEncoding: 'base64', pattern: '^[A-Za-z0-9+/]*={0,2}$', description: 'the output bytes in base64' }),
+    receipt: WorkReceiptSchema,
+    signature: Type.String({ pattern: '^0x[0-9a-fA-F]{130}$', description: 'a 65-byte secp256k1 signature' }),
+  },
+  { additionalProperties: false },
+);
+export type ResultRequest = Static<typeof ResultRequestSchema>;
+
+export const ResultOutcomeSchema = Type.Union([Type.Literal('validated')]);
+
+export const ResultResponseSchema = Type.Object({
+  status: ResultOutcomeSchema,
+  digest: Bytes32Schema,
+  credit: UintStringSchema,
+  countersignature: HexSchema,
+  duplicate: Type.Boolean(),
+});
+export type ResultResponse = Static<typeof ResultResponseSchema>;
+
+export const OwnerCreditResponseSchema = Type.Object({
+  owner: AddressSchema,
+  validatedResults: Type.Integer(),
+  credit: UintStringSchema,
+});
+export type OwnerCreditResponse = Static<typeof OwnerCreditResponseSchema>;
+
+export const ErrorResponseSchema = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    field: Type.Optional(Type.String()),
+  }),
+});
+export type ErrorResponse = Static<typeof ErrorResponseSchema>;

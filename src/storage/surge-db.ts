@@ -1,0 +1,86 @@
+import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
+import type { Hex } from 'viem';
+import type { Backend, Lease, ResultRequest } from '../protocol/schemas.ts';
+
+export type BackendSetting = Backend | 'auto';
+
+export interface Settings {
+  backend: BackendSetting;
+}
+
+export const defaultSettings: Settings = { backend: 'auto' };
+
+export interface StoredKey {
+  privateKey: Hex;
+  address: Hex;
+}
+
+export interface StoredSession extends StoredKey {
+  owner: Hex;
+  coordinator: string;
+  expiresAt: string;
+  /** The next receipt sequence number of this session. */
+  nextSeq: number;
+}
+
+/** A lease being worked on, with its latest checkpoint, so a reload resumes it. */
+export interface StoredLease {
+  lease: Lease;
+  coordinator: string;
+  checkpoint?: Uint8Array;
+  receivedAt: string;
+}
+
+/** A finished result waiting for the coordinator to accept it. */
+export interface OutboxEntry {
+  digest: Hex;
+  coordinator: string;
+  request: ResultRequest;
+  queuedAt: string;
+  attempts: number;
+  lastError?: string;
+  /** Epoch milliseconds before which it is not sent again (backoff). */
+  notBefore: number;
+}
+
+/** A result the coordinator validated, with its countersignature: the contributor's proof. */
+export interface AcceptedReceipt {
+  digest: Hex;
+  lease: Hex;
+  credit: string;
+  countersignature: Hex;
+  acceptedAt: string;
+}
+
+interface SurgeSchema extends DBSchema {
+  settings: { key: 'settings'; value: Settings };
+  keys: { key: 'owner' | 'session'; value: StoredKey | StoredSession };
+  leases: { key: string; value: StoredLease };
+  outbox: { key: Hex; value: OutboxEntry };
+  receipts: { key: Hex; value: AcceptedReceipt };
+}
+
+export type SurgeDb = IDBPDatabase<SurgeSchema>;
+
+export const kDatabaseName = 'surge';
+
+/** Opens (and on first use creates) the contributor's IndexedDB database. */
+export function openSurgeDb(name = kDatabaseName): Promise<SurgeDb> {
+  return openDB<SurgeSchema>(name, 1, {
+    upgrade(db) {
+      db.createObjectStore('settings');
+      db.createObjectStore('keys');
+      db.createObjectStore('leases', { keyPath: 'lease.id' });
+      db.createObjectStore('outbox', { keyPath: 'digest' });
+      db.createObjectStore('receipts', { keyPath: 'digest' });
+    },
+  });
+}
+
+export async function loadSettings(db: SurgeDb): Promise<Settings> {
+  return { ...defaultSettings, ...(await db.get('settings', 'settings')) };
+}
+
+export async function saveSettings(db: SurgeDb, settings: Settings): Promise<void> {
+  await db.put('settings', settings, 'settings');
+}
