@@ -1,2 +1,45 @@
-import { defineConfig } from 'vitest/config';
-export default defineConfig({ test: { include: ['src/**/*.test.ts'] } });
+import { playwright } from '@vitest/browser-playwright';
+import { defineConfig, mergeConfig } from 'vitest/config';
+import { chromiumArgs, chromiumPath } from './test/helpers/chromium.ts';
+import viteConfig from './vite.config.ts';
+
+/**
+ * Two projects: `node` runs the coordinator, pure-TypeScript unit tests and the end-to-end
+ * tests (which drive their own Chromium); `browser` runs `*.browser.test.ts` inside headless
+ * Chromium with real workers, WASM and WebGPU.
+ */
+export default mergeConfig(
+  viteConfig,
+  defineConfig({
+    test: {
+      projects: [
+        {
+          extends: true,
+          test: {
+            name: 'node',
+            environment: 'node',
+            include: ['src/**/*.test.ts', 'coordinator/**/*.test.ts', 'test/**/*.test.ts'],
+            exclude: ['**/*.browser.test.ts', 'node_modules/**'],
+            testTimeout: 30_000,
+            hookTimeout: 60_000,
+          },
+        },
+        {
+          extends: true,
+          test: {
+            name: 'browser',
+            include: ['src/**/*.browser.test.ts'],
+            testTimeout: 60_000,
+            browser: {
+              enabled: true,
+              headless: true,
+              screenshotFailures: false,
+              provider: playwright({ launchOptions: { executablePath: chromiumPath(), args: chromiumArgs } }),
+              instances: [{ browser: 'chromium' }],
+            },
+          },
+        },
+      ],
+    },
+  }),
+);

@@ -78,6 +78,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
+  // The API speaks JSON only: anything else is refused with 415 rather than parsed as text.
+  app.removeContentTypeParser('text/plain');
+
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cross-origin-opener-policy', 'same-origin');
     reply.header('cross-origin-embedder-policy', 'require-corp');

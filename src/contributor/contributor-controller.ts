@@ -3,6 +3,7 @@ import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ApiError } from '../errors/api-error.ts';
 import { GpuError } from '../errors/gpu-error.ts';
+import { KernelError } from '../errors/kernel-error.ts';
 import { errorMessage, SurgeError } from '../errors/surge-error.ts';
 import { registerErrorTransfer } from '../errors/worker-transfer.ts';
 import { adapterLabel } from '../gpu/gpu-context.ts';
@@ -259,8 +260,19 @@ export class ContributorController extends EventTarget {
     let activeBackend = backend;
     const showUnit = (progress: number) => this.update({ unit: { id: lease.unitId, jobName: lease.jobName, jobPurpose: lease.jobPurpose, progress } });
     const request = { kernel: lease.kernel, params: lease.params } as const;
-    const checkpoint = stored.checkpoint;
-    await worker.start({ ...request, backend: activeBackend, ...(checkpoint ? { checkpoint } : {}) });
+    try {
+      await worker.start({ ...request, backend: activeBackend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });
+    } catch (error) {
+      if (!(error instanceof KernelError)) throw error;
+      if (error.code !== 'SURGE_E_KERNEL_CHECKPOINT') {
+        // This unit cannot run here (too large, unknown kernel): let it go to someone else.
+        await this.options.db.delete('leases', lease.id);
+        this.update({ notice: `Skipped unit #${lease.unitId}: ${error.shortMessage}` });
+        return;
+      }
+      // A checkpoint that does not fit its unit is dropped; the unit starts over.
+      await worker.start({ ...request, backend: activeBackend });
+    }
     let progress = 0;
     let lastCheckpoint = performance.now();
     showUnit(progress);

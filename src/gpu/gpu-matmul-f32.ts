@@ -75,7 +75,8 @@ export class GpuMatmulF32Run implements KernelRun {
     const { m, n, k } = this.params;
     const { device } = this.gpu;
     const started = performance.now();
-    while (this.rowsDone < m && performance.now() - started < budgetMs) {
+    // At least one slice per step, so a step always makes progress.
+    for (let first = true; this.rowsDone < m && (first || performance.now() - started < budgetMs); first = false) {
       this.gpu.throwIfFailed();
       const left = budgetMs - (performance.now() - started);
       const end = Math.min(m, this.rowsDone + this.sizer.next(Math.min(left, kMaxSubmitMs)));

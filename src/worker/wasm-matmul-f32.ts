@@ -52,7 +52,8 @@ export class WasmMatmulF32Run implements KernelRun {
   async step(budgetMs: number): Promise<number> {
     const { m, n, k } = this.params;
     const started = performance.now();
-    while (this.rowsDone < m && performance.now() - started < budgetMs) {
+    // At least one slice per step, so a step always makes progress.
+    for (let first = true; this.rowsDone < m && (first || performance.now() - started < budgetMs); first = false) {
       const end = Math.min(m, this.rowsDone + this.sizer.next(budgetMs - (performance.now() - started)));
       const sliceStarted = performance.now();
       this.exports.matmulRows(this.pointers.a, this.pointers.b, this.pointers.c, n, k, this.rowsDone, end);

@@ -1,0 +1,124 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.ts';
+import { startTestCoordinator, type TestCoordinator } from '../helpers/test-coordinator.ts';
+
+/**
+ * The walking skeleton as a person uses it: a coordinator with its SQLite file and the
+ * built page, opened in headless Chromium; consent, compute, validated credit.
+ */
+const distDir = resolve('dist');
+const artifacts = resolve('test-results');
+
+let coordinator: TestCoordinator;
+let baseUrl: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(resolve(distDir, 'index.html'))) throw new Error('The page is not built: run `npm run build` first (npm test does).');
+  mkdirSync(artifacts, { recursive: true });
+  coordinator = await startTestCoordinator({ staticDir: distDir, demo: { size: 128, block: 32, k: 64 } });
+  await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = coordinator.app.server.address();
+  if (!address || typeof address === 'string') throw new Error('the coordinator did not listen on a TCP port');
+  baseUrl = `http://127.0.0.1:${address.port}`;
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await coordinator?.close();
+});
+
+async function count(page: Page, testId: string): Promise<number> {
+  return Number(await page.getByTestId(testId).textContent());
+}
+
+async function openPage(): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+  await page.goto(baseUrl);
+  return page;
+}
+
+describe('contributing from the page', () => {
+  it('asks for consent, computes nothing before it, then earns validated credit', async () => {
+    const page = await openPage();
+    await expect(page.getByRole('button', { name: 'Start contributing' })).toBeTruthy();
+    await page.waitForTimeout(1000);
+    const leasesBefore = await coordinator.db.selectFrom('leases').select('id').execute();
+    expect(leasesBefore).toHaveLength(0);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+
+    await page.getByRole('button', { name: 'Start contributing' }).click();
+    await expect.poll(() => count(page, 'validated'), { timeout: 60_000, interval: 250 }).toBeGreaterThanOrEqual(3);
+
+    // Automatic choice: this machine's WebGPU adapter is SwiftShader (a fallback), so WASM.
+    expect(await page.getByTestId('backend').textContent()).toBe('WebAssembly');
+    expect(Number(await page.getByTestId('credit').textContent())).toBeGreaterThan(0);
+    const owner = (await page.getByTestId('owner').textContent())!.trim().toLowerCase();
+    const credits = await coordinator.db.selectFrom('credits').selectAll().where('owner', '=', owner).execute();
+    expect(credits.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(credits.map((c) => c.unit_id)).size).toBe(credits.length);
+    await page.screenshot({ path: resolve(artifacts, 'contributor-page.png'), fullPage: true });
+
+    // Pause stops computing within a second: no new lease is taken and the count holds.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 1000, interval: 50 }).toBe('Paused');
+    await page.waitForTimeout(500);
+    const submitted = await count(page, 'submitted');
+    const leases = (await coordinator.db.selectFrom('leases').select('id').execute()).length;
+    await page.waitForTimeout(1500);
+    expect(await count(page, 'submitted')).toBe(submitted);
+    expect((await coordinator.db.selectFrom('leases').select('id').execute()).length).toBe(leases);
+
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => count(page, 'submitted'), { timeout: 30_000, interval: 250 }).toBeGreaterThan(submitted);
+    await page.context().close();
+  });
+
+  it('keeps results in the IndexedDB outbox while the coordinator is unreachable, then delivers each once', async () => {
+    const page = await openPage();
+    await page.route('**/v1/results', (route) => route.abort('connectionrefused'));
+    await page.getByRole('button', { name: 'Start contributing' }).click();
+    await expect.poll(() => count(page, 'waiting'), { timeout: 60_000, interval: 250 }).toBeGreaterThanOrEqual(2);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    // A unit whose last step was running when Pause came still queues its result.
+    await page.waitForTimeout(500);
+    const stored = await page.evaluate(
+      () =>
+        new Promise<number>((done, fail) => {
+          const open = indexedDB.open('surge');
+          open.onsuccess = () => {
+            const request = open.result.transaction('outbox').objectStore('outbox').count();
+            request.onsuccess = () => done(request.result);
+            request.onerror = () => fail(request.error);
+          };
+        }),
+    );
+    expect(stored).toBeGreaterThanOrEqual(2);
+    const validatedBefore = await count(page, 'validated');
+
+    await page.unroute('**/v1/results');
+    await expect.poll(() => count(page, 'waiting'), { timeout: 60_000, interval: 250 }).toBe(0);
+    await expect.poll(() => count(page, 'validated'), { timeout: 10_000, interval: 250 }).toBe(validatedBefore + stored);
+    const results = await coordinator.db.selectFrom('results').select(['digest', 'outcome']).execute();
+    expect(results.every((r) => r.outcome === 'validated')).toBe(true);
+    await page.context().close();
+  });
+
+  it('runs on WebGPU when the setting forces it', async () => {
+    const page = await openPage();
+    await page.getByLabel('Compute on').selectOption('webgpu');
+    await page.getByRole('button', { name: 'Start contributing' }).click();
+    await expect.poll(() => page.getByTestId('backend').textContent(), { timeout: 30_000 }).toBe('WebGPU');
+    const before = await count(page, 'validated');
+    await expect.poll(() => count(page, 'validated'), { timeout: 60_000, interval: 250 }).toBeGreaterThanOrEqual(before + 2);
+    expect(await page.getByTestId('device').textContent()).toMatch(/\S/);
+    await page.screenshot({ path: resolve(artifacts, 'contributor-page-webgpu.png'), fullPage: true });
+    await page.context().close();
+  });
+});
