@@ -1,7 +1,8 @@
 import { type Hex, hashTypedData, keccak256, type LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { matmulInputA, matmulInputB, matmulReference } from '../src/kernels/matmul-f32.ts';
+import { matmulInputA, matmulInputB } from '../src/kernels/matmul.ts';
+import { matmulF32Reference } from '../src/kernels/matmul-f32.ts';
 import { type ReceiptDomain, receiptMessage, workReceiptPrimaryType, workReceiptTypes } from '../src/protocol/receipt.ts';
 import type { InfoResponse, Lease, ResultRequest } from '../src/protocol/schemas.ts';
 import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
@@ -43,8 +44,9 @@ async function lease(who: Contributor): Promise<Lease> {
 
 /** The correct output of a lease: the f64 reference rounded to f32. */
 function correctOutput(l: Lease): Uint8Array {
+  if (l.kernel !== 'matmul-f32') throw new Error(`the demo job should be matmul-f32, not ${l.kernel}`);
   const { m, n, k } = l.params;
-  return new Uint8Array(Float32Array.from(matmulReference(matmulInputA(l.params), matmulInputB(l.params), m, n, k)).buffer);
+  return new Uint8Array(Float32Array.from(matmulF32Reference(matmulInputA(l.params, 'f32'), matmulInputB(l.params, 'f32'), m, n, k)).buffer);
 }
 
 async function resultBody(who: Contributor, l: Lease, output: Uint8Array, seq = 0): Promise<ResultRequest> {
@@ -69,7 +71,8 @@ describe('GET /v1/info', () => {
     const info = (await coordinator.app.inject({ method: 'GET', url: '/v1/info' })).json() as InfoResponse;
     expect(info.coordinator).toMatch(/^0x[0-9a-fA-F]{40}$/);
     expect(info.domain).toMatchObject({ name: 'Surge', version: '1', chainId: 31337 });
-    expect(info.kernels).toEqual([{ name: 'matmul-f32', version: 1, backends: ['webgpu', 'wasm'] }]);
+    expect(info.kernels).toContainEqual({ name: 'matmul-f32', version: 1, backends: ['webgpu', 'wasm'] });
+    expect(info.kernels).toContainEqual({ name: 'matmul-u32', version: 1, backends: ['webgpu', 'wasm'] });
   });
 });
 
@@ -157,7 +160,7 @@ describe('bad input is refused with a 4xx, a stable code and the field', () => {
     const alice = await contributor();
     const l = await lease(alice);
     const body = await resultBody(alice, l, correctOutput(l));
-    body.output = Buffer.from(new Uint8Array(l.params.m * l.params.n * 4)).toString('base64');
+    body.output = Buffer.from(new Uint8Array(correctOutput(l).byteLength)).toString('base64');
     expectError(await post('/v1/results', body), 400, 'SURGE_E_RECEIPT_MISMATCH', 'receipt.resultHash');
   });
 

@@ -26,8 +26,6 @@ export interface CoordinatorConfig {
   leaseMs: number;
   /** Keeps a demo job with work in it; undefined turns the demo off. */
   demo?: DemoJobConfig;
-  /** Freivalds trials per matmul result. */
-  freivaldsTrials: number;
   logLevel: string;
   bodyLimitBytes: number;
 }
@@ -58,7 +56,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
     verifyingContract: getAddress(contract),
     leaseMs: integer('SURGE_LEASE_SECONDS', 300, env) * 1000,
     ...(env.SURGE_DEMO === '0' ? {} : { demo: { size: 2048, block: 256, k: 2048 } }),
-    freivaldsTrials: 3,
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimitBytes: 4 * 1024 * 1024,
   };

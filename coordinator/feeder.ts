@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Lease, MatmulParams } from '../src/protocol/schemas.ts';
+import type { Lease, WorkSpec } from '../src/protocol/schemas.ts';
 import type { Db } from './db/database.ts';
 
 /**
@@ -30,9 +30,8 @@ export async function leaseUnit(db: Db, options: { session: string; owner: strin
       jobName: unit.name,
       jobPurpose: unit.purpose,
       unitId: unit.id,
-      kernel: 'matmul-f32',
+      ...({ kernel: unit.kernel, params: JSON.parse(unit.params) } as WorkSpec),
       kernelVersion: unit.kernel_version,
-      params: JSON.parse(unit.params) as MatmulParams,
       units: String(unit.credit),
       deadline: new Date(deadline).toISOString(),
     };

@@ -1,18 +1,18 @@
 import type { Hex, PrivateKeyAccount } from 'viem';
 import { keccak256 } from 'viem';
+import { kernelDefinitions } from '../src/kernels/registry.ts';
 import { errorCodes } from '../src/protocol/error-codes.ts';
 import type { ReceiptDomain, WorkReceipt } from '../src/protocol/receipt.ts';
-import type { MatmulParams, ResultRequest, ResultResponse } from '../src/protocol/schemas.ts';
+import type { ResultRequest, ResultResponse, WorkSpec } from '../src/protocol/schemas.ts';
 import type { Db } from './db/database.ts';
 import { HttpError } from './http-error.ts';
 import { countersign, receiptDigest, receiptSigner } from './receipts.ts';
-import { validateMatmulF32 } from './validators/matmul-f32-validator.ts';
+import { validateOutput } from './validators/validate-output.ts';
 
 export interface IntakeContext {
   db: Db;
   domain: ReceiptDomain;
   coordinator: PrivateKeyAccount;
-  freivaldsTrials: number;
   now: number;
 }
 
@@ -49,7 +49,17 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   const lease = await db
     .selectFrom('leases')
     .innerJoin('units', 'units.id', 'leases.unit_id')
-    .select(['leases.id', 'leases.unit_id', 'leases.session', 'leases.owner', 'leases.deadline', 'leases.state', 'units.params', 'units.credit'])
+    .select([
+      'leases.id',
+      'leases.unit_id',
+      'leases.session',
+      'leases.owner',
+      'leases.deadline',
+      'leases.state',
+      'units.kernel',
+      'units.params',
+      'units.credit',
+    ])
     .where('leases.id', '=', body.lease.toLowerCase())
     .executeTakeFirst();
   if (!lease) throw new HttpError(404, errorCodes.leaseUnknown, `No lease ${body.lease} was issued here.`, 'lease');
@@ -83,16 +93,17 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   if (lease.deadline < now)
     throw new HttpError(410, errorCodes.leaseExpired, 'This lease passed its deadline and its unit was offered again; lease new work.', 'lease');
 
-  const params = JSON.parse(lease.params) as MatmulParams;
-  if (output.byteLength !== params.m * params.n * 4) {
+  const spec = { kernel: lease.kernel, params: JSON.parse(lease.params) } as WorkSpec;
+  const expectedBytes = (kernelDefinitions[spec.kernel].outputBytes as (params: WorkSpec['params']) => number)(spec.params);
+  if (output.byteLength !== expectedBytes) {
     throw new HttpError(
       400,
       errorCodes.resultShape,
-      `output has ${output.byteLength} bytes; this unit's ${params.m}×${params.n} f32 block has ${params.m * params.n * 4}.`,
+      `output has ${output.byteLength} bytes; this ${spec.kernel} unit's output has ${expectedBytes}.`,
       'output',
     );
   }
-  const verdict = validateMatmulF32(params, output, context.freivaldsTrials);
+  const verdict = validateOutput(spec, output);
   const countersignature = verdict.valid ? await countersign(context.coordinator, digest) : null;
 
   const outcome = await db.transaction().execute(async (trx) => {

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { PrivateKeyAccount } from 'viem';
 import { getAddress } from 'viem';
-import { matmulF32 } from '../src/kernels/matmul-f32.ts';
+import { kernelDefinitions } from '../src/kernels/registry.ts';
 import { errorCodes } from '../src/protocol/error-codes.ts';
 import type { ReceiptDomain } from '../src/protocol/receipt.ts';
 import {
@@ -116,7 +116,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     version: '0.1.0',
     coordinator: coordinator.address,
     domain,
-    kernels: [{ name: matmulF32.name, version: matmulF32.version, backends: ['webgpu', 'wasm'] }],
+    kernels: Object.values(kernelDefinitions)
+      .filter((kernel) => kernel.version > 0)
+      .map((kernel) => ({ name: kernel.name, version: kernel.version, backends: ['webgpu', 'wasm'] })),
   }));
 
   app.post<{ Body: SessionRequest }>(
@@ -144,7 +146,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.post<{ Body: ResultRequest }>(
     '/v1/results',
     { schema: { body: ResultRequestSchema, response: { 200: ResultResponseSchema, ...errorResponses } } },
-    async (request) => acceptResult(request.body, { db, domain, coordinator, freivaldsTrials: config.freivaldsTrials, now: now() }),
+    async (request) => acceptResult(request.body, { db, domain, coordinator, now: now() }),
   );
 
   app.get<{ Params: { owner: string } }>(

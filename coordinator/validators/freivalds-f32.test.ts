@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matmulInputA, matmulInputB } from '../../src/kernels/matmul-f32.ts';
+import { matmulInputA, matmulInputB } from '../../src/kernels/matmul.ts';
 import type { MatmulParams } from '../../src/protocol/schemas.ts';
 import { freivaldsCheckF32 } from './freivalds-f32.ts';
 
@@ -27,8 +27,8 @@ function seeded(seed: number): () => number {
 
 function unit(m: number, n: number, k: number) {
   const params: MatmulParams = { seed: '0x00000000000000f1', m, n, k, rowOffset: 0, colOffset: 0 };
-  const a = matmulInputA(params);
-  const b = matmulInputB(params);
+  const a = matmulInputA(params, 'f32');
+  const b = matmulInputB(params, 'f32');
   return { a, b, c: honestF32(a, b, m, n, k), shape: { m, n, k } };
 }
 

@@ -8,7 +8,7 @@ import { errorMessage, SurgeError } from '../errors/surge-error.ts';
 import { registerErrorTransfer } from '../errors/worker-transfer.ts';
 import { adapterLabel } from '../gpu/gpu-context.ts';
 import type { ReceiptDomain } from '../protocol/receipt.ts';
-import type { Backend, InfoResponse, Lease } from '../protocol/schemas.ts';
+import type { Backend, InfoResponse, Lease, WorkSpec } from '../protocol/schemas.ts';
 import { type BackendSetting, loadSettings, type StoredLease, type StoredSession, type SurgeDb } from '../storage/surge-db.ts';
 import { loadOrCreateOwnerKey } from '../wallet/owner-key.ts';
 import { signWorkReceipt } from '../wallet/receipt-signer.ts';
@@ -259,7 +259,7 @@ export class ContributorController extends EventTarget {
     const worker = this.ensureWorker();
     let activeBackend = backend;
     const showUnit = (progress: number) => this.update({ unit: { id: lease.unitId, jobName: lease.jobName, jobPurpose: lease.jobPurpose, progress } });
-    const request = { kernel: lease.kernel, params: lease.params } as const;
+    const request = { spec: { kernel: lease.kernel, params: lease.params } as WorkSpec };
     try {
       await worker.start({ ...request, backend: activeBackend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });
     } catch (error) {

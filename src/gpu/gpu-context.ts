@@ -1,4 +1,5 @@
 import { GpuError } from '../errors/gpu-error.ts';
+import { BufferPool } from './buffer-pool.ts';
 
 /** What the contributor page shows about the GPU in use. */
 export interface AdapterDescription {
@@ -18,11 +19,14 @@ export interface AdapterDescription {
 export class GpuContext {
   /** Set once the device is lost or reported an error no scope caught. */
   failure: GpuError | undefined;
+  readonly buffers: BufferPool;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
 
   private constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,
   ) {
+    this.buffers = new BufferPool(device);
     device.lost.then((info) => {
       this.failure ??= new GpuError('SURGE_E_GPU_DEVICE_LOST', `The GPU device was lost (${info.reason || 'unknown reason'}).`, {
         details: info.message,
@@ -65,7 +69,52 @@ export class GpuContext {
     });
   }
 
+  /**
+   * The compute pipeline for `key`, built once per device. The key names the kernel and
+   * every value baked into the shader, so two variants never share an entry.
+   */
+  pipeline(key: string, shaderSources: string[]): GPUComputePipeline {
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      const module = this.device.createShaderModule({ label: key, code: shaderSources.join('\n') });
+      pipeline = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main' } });
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  /** Submits one command buffer and waits for the GPU to finish it; throws a GpuError on loss. */
+  async submitAndWait(label: string, encode: (encoder: GPUCommandEncoder) => void): Promise<void> {
+    this.throwIfFailed();
+    const encoder = this.device.createCommandEncoder({ label });
+    encode(encoder);
+    this.device.queue.submit([encoder.finish()]);
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwIfFailed();
+  }
+
+  /** Copies `bytes` from the start of `source` back to the CPU. */
+  async read(label: string, source: GPUBuffer, bytes: number): Promise<Uint8Array> {
+    if (bytes === 0) return new Uint8Array(0);
+    const staging = this.buffers.acquire(`${label} readback`, bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    try {
+      await this.submitAndWait(`${label} readback`, (encoder) => encoder.copyBufferToBuffer(source, 0, staging, 0, bytes));
+      try {
+        await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      } catch (error) {
+        this.throwIfFailed();
+        throw error;
+      }
+      const copy = new Uint8Array(staging.getMappedRange(0, bytes).slice(0));
+      staging.unmap();
+      return copy;
+    } finally {
+      this.buffers.release(staging);
+    }
+  }
+
   destroy(): void {
+    this.buffers.destroy();
     this.device.destroy();
   }
 }

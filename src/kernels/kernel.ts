@@ -26,4 +26,6 @@ export interface KernelDefinition<Params> {
   /** Bumped whenever the output bytes for the same parameters may change. */
   version: number;
   plan(params: Params): WorkEstimate;
+  /** The exact size of a unit's output, which the coordinator checks before validating. */
+  outputBytes(params: Params): number;
 }

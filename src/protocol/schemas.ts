@@ -14,21 +14,64 @@ export const UintStringSchema = Type.String({ pattern: '^(0|[1-9][0-9]{0,76})$',
 export const BackendSchema = Type.Union([Type.Literal('webgpu'), Type.Literal('wasm')]);
 export type Backend = Static<typeof BackendSchema>;
 
-export const KernelNameSchema = Type.Literal('matmul-f32');
-export type KernelName = Static<typeof KernelNameSchema>;
+export const kernelNames = ['matmul-f32', 'matmul-u32', 'mandelbrot', 'primes'] as const;
+export const KernelNameSchema = Type.Union(kernelNames.map((name) => Type.Literal(name)));
+export type KernelName = (typeof kernelNames)[number];
 
+/** A block of a large matrix product C = A·B whose inputs come from a Philox seed (matmul-f32, matmul-u32). */
 export const MatmulParamsSchema = Type.Object(
   {
     seed: Type.String({ pattern: '^0x[0-9a-f]{16}$', description: 'the 64-bit Philox key of the job, in hex' }),
     m: Type.Integer({ minimum: 1, maximum: 4096 }),
     n: Type.Integer({ minimum: 1, maximum: 4096 }),
-    k: Type.Integer({ minimum: 1, maximum: 65536 }),
+    k: Type.Integer({ minimum: 1, maximum: 65535 }),
     rowOffset: Type.Integer({ minimum: 0, maximum: 0xffff_ffff }),
     colOffset: Type.Integer({ minimum: 0, maximum: 0xffff_ffff }),
   },
   { additionalProperties: false },
 );
 export type MatmulParams = Static<typeof MatmulParamsSchema>;
+
+/**
+ * A signed fixed-point number with 92 fractional bits (see src/kernels/fixed-point.ts): the
+ * raw integer value × 2⁹², in hex with an optional minus sign.
+ */
+export const FixedSchema = Type.String({ pattern: '^-?0x[0-9a-f]{1,24}$', description: 'a Q4.92 fixed-point number: raw value in hex, optional minus sign' });
+
+/** A tile of a deep-zoom Mandelbrot image: pixel (i, j) is at (x0 + i·step, y0 + j·step). */
+export const MandelbrotParamsSchema = Type.Object(
+  {
+    x0: FixedSchema,
+    y0: FixedSchema,
+    step: FixedSchema,
+    width: Type.Integer({ minimum: 1, maximum: 4096 }),
+    height: Type.Integer({ minimum: 1, maximum: 4096 }),
+    maxIterations: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  },
+  { additionalProperties: false },
+);
+export type MandelbrotParams = Static<typeof MandelbrotParamsSchema>;
+
+/** Count primes and twin primes in [lo, hi), per block of `blockSize` numbers. */
+export const PrimesParamsSchema = Type.Object(
+  {
+    lo: Type.Integer({ minimum: 0, maximum: 2 ** 53 - 1 }),
+    hi: Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1 }),
+    blockSize: Type.Integer({ minimum: 1024, maximum: 1 << 24, multipleOf: 1024 }),
+  },
+  { additionalProperties: false },
+);
+export type PrimesParams = Static<typeof PrimesParamsSchema>;
+
+/** What a work unit asks for: a kernel and its parameters. */
+export const WorkSpecSchema = Type.Union([
+  Type.Object({ kernel: Type.Literal('matmul-f32'), params: MatmulParamsSchema }),
+  Type.Object({ kernel: Type.Literal('matmul-u32'), params: MatmulParamsSchema }),
+  Type.Object({ kernel: Type.Literal('mandelbrot'), params: MandelbrotParamsSchema }),
+  Type.Object({ kernel: Type.Literal('primes'), params: PrimesParamsSchema }),
+]);
+export type WorkSpec = Static<typeof WorkSpecSchema>;
+export type ParamsOf<K extends KernelName> = Extract<WorkSpec, { kernel: K }>['params'];
 
 export const KernelInfoSchema = Type.Object({
   name: KernelNameSchema,
@@ -75,25 +118,26 @@ export const LeaseRequestSchema = Type.Object(
 );
 export type LeaseRequest = Static<typeof LeaseRequestSchema>;
 
-export const LeaseSchema = Type.Object({
+const LeaseFieldsSchema = Type.Object({
   id: Bytes32Schema,
   jobId: Type.Integer(),
   jobName: Type.String(),
   jobPurpose: Type.String(),
   unitId: Type.Integer(),
-  kernel: KernelNameSchema,
   kernelVersion: Type.Integer(),
-  params: MatmulParamsSchema,
   units: UintStringSchema,
   deadline: Type.String({ format: 'date-time' }),
 });
-export type Lease = Static<typeof LeaseSchema>;
+
+/** A lease: one work unit handed to one session until its deadline. */
+export const LeaseSchema = Type.Union(WorkSpecSchema.anyOf.map((spec) => Type.Composite([LeaseFieldsSchema, spec])));
+export type Lease = Static<typeof LeaseFieldsSchema> & WorkSpec;
 
 export const LeaseResponseSchema = Type.Object({
   lease: Type.Union([LeaseSchema, Type.Null()]),
   retryAfterMs: Type.Integer({ minimum: 0 }),
 });
-export type LeaseResponse = Static<typeof LeaseResponseSchema>;
+export type LeaseResponse = { lease: Lease | null; retryAfterMs: number };
 
 export const WorkReceiptSchema = Type.Object(
   {

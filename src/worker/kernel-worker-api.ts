@@ -1,17 +1,27 @@
 import type { AdapterDescription } from '../gpu/gpu-context.ts';
-import type { Backend, KernelName, MatmulParams } from '../protocol/schemas.ts';
+import type { Backend, WorkSpec } from '../protocol/schemas.ts';
 
 /** What a worker found it can run on. */
 export interface BackendProbe {
   webgpu: { available: true; adapter: AdapterDescription } | { available: false; reason: string };
-  wasm: { available: boolean; simd: boolean };
+  wasm: { available: boolean; simd: boolean; relaxedSimd: boolean };
 }
 
 export interface StartRequest {
-  kernel: KernelName;
-  params: MatmulParams;
+  spec: WorkSpec;
   backend: Backend;
   checkpoint?: Uint8Array;
+}
+
+/** A matrix of Philox words, as `generate` makes it on a backend. */
+export interface GenerateRequest {
+  seed: string;
+  stream: number;
+  row0: number;
+  col0: number;
+  rows: number;
+  cols: number;
+  asFloat: boolean;
 }
 
 /**
@@ -26,4 +36,13 @@ export interface KernelWorkerApi {
   checkpoint(): Promise<Uint8Array>;
   finish(): Promise<Uint8Array>;
   cancel(): Promise<void>;
+  /** Generates Philox inputs on a backend: how tests show the three generators agree. */
+  generate(backend: Backend, request: GenerateRequest): Promise<Uint8Array>;
+  /** GPU buffers handed out and not returned (0 between runs, or a run leaked). */
+  gpuBuffersOutstanding(): Promise<number>;
+  /**
+   * Destroys this worker's GPU device, as a driver reset would (the device is lost). The
+   * controller uses it when the GPU is switched off; the fault tests use it mid-run.
+   */
+  releaseGpu(): Promise<void>;
 }

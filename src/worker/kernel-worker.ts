@@ -1,29 +1,24 @@
 import { expose, transfer } from 'comlink';
-import wasmUrl from '../../wasm/build/matmul-f32.wasm?url';
 import { GpuError } from '../errors/gpu-error.ts';
 import { KernelError } from '../errors/kernel-error.ts';
 import { errorMessage } from '../errors/surge-error.ts';
 import { registerErrorTransfer } from '../errors/worker-transfer.ts';
 import { GpuContext } from '../gpu/gpu-context.ts';
-import { GpuMatmulF32Run } from '../gpu/gpu-matmul-f32.ts';
+import { encodePhiloxFill } from '../gpu/philox-fill.ts';
 import type { KernelRun } from '../kernels/kernel.ts';
-import type { BackendProbe, KernelWorkerApi, StartRequest } from './kernel-worker-api.ts';
-import { WasmMatmulF32Run } from './wasm-matmul-f32.ts';
+import { seedToKey } from '../kernels/philox.ts';
+import { kernelNames, type WorkSpec } from '../protocol/schemas.ts';
+import type { BackendProbe, GenerateRequest, KernelWorkerApi, StartRequest } from './kernel-worker-api.ts';
+import { runFactories } from './run-factories.ts';
+import { instantiateSurgeWasm, relaxedSimdSupported, surgeWasmModule } from './surge-wasm.ts';
 
 registerErrorTransfer();
 
-/** `v128.const` and `i32x4.add`: a module that validates only where WASM SIMD exists. */
+/** `v128.const` and `i8x16.popcnt`: a module that validates only where WASM SIMD exists. */
 const kSimdProbe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
 
-let wasmModule: Promise<WebAssembly.Module> | undefined;
 let gpu: Promise<GpuContext> | undefined;
 let run: KernelRun | undefined;
-
-/** The AssemblyScript module, compiled once per worker. */
-function compiledWasm(): Promise<WebAssembly.Module> {
-  wasmModule ??= WebAssembly.compileStreaming(fetch(wasmUrl));
-  return wasmModule;
-}
 
 /** The worker's GPU context, created on first use and again after a loss. */
 async function gpuContext(): Promise<GpuContext> {
@@ -31,6 +26,9 @@ async function gpuContext(): Promise<GpuContext> {
   if (!current || current.failure) {
     current?.destroy();
     gpu = GpuContext.create();
+    gpu.catch(() => {
+      gpu = undefined;
+    });
   }
   return gpu!;
 }
@@ -40,6 +38,19 @@ function currentRun(): KernelRun {
   return run;
 }
 
+function startRun(spec: WorkSpec, request: StartRequest): Promise<KernelRun> {
+  if (!kernelNames.includes(spec.kernel)) throw new KernelError('SURGE_E_KERNEL_UNKNOWN', `This worker has no kernel named "${spec.kernel}".`);
+  const context = {
+    relaxedSimd: relaxedSimdSupported(),
+    gpu: () =>
+      gpuContext().catch((cause: unknown) => {
+        throw cause instanceof GpuError ? cause : new GpuError('SURGE_E_GPU_UNAVAILABLE', 'WebGPU could not start.', { cause });
+      }),
+  };
+  const factory = runFactories[spec.kernel] as (params: WorkSpec['params'], ...rest: unknown[]) => Promise<KernelRun>;
+  return factory(spec.params, request.backend, context, request.checkpoint);
+}
+
 const api: KernelWorkerApi = {
   async probe(): Promise<BackendProbe> {
     const simd = WebAssembly.validate(kSimdProbe);
@@ -47,25 +58,15 @@ const api: KernelWorkerApi = {
     try {
       webgpu = { available: true, adapter: (await gpuContext()).adapter };
     } catch (error) {
-      gpu = undefined;
       webgpu = { available: false, reason: errorMessage(error) };
     }
-    return { webgpu, wasm: { available: simd, simd } };
+    return { webgpu, wasm: { available: simd, simd, relaxedSimd: relaxedSimdSupported() } };
   },
 
-  async start({ kernel, params, backend, checkpoint }: StartRequest): Promise<void> {
+  async start(request: StartRequest): Promise<void> {
     run?.dispose();
     run = undefined;
-    if (kernel !== 'matmul-f32') throw new KernelError('SURGE_E_KERNEL_UNKNOWN', `This worker has no kernel named "${kernel}".`);
-    if (backend === 'webgpu') {
-      const context = await gpuContext().catch((cause: unknown) => {
-        gpu = undefined;
-        throw cause instanceof GpuError ? cause : new GpuError('SURGE_E_GPU_UNAVAILABLE', 'WebGPU could not start.', { cause });
-      });
-      run = await GpuMatmulF32Run.create(context, params, checkpoint);
-    } else {
-      run = await WasmMatmulF32Run.create(await compiledWasm(), params, checkpoint);
-    }
+    run = await startRun(request.spec, request);
   },
 
   step: (budgetMs) => currentRun().step(budgetMs),
@@ -81,6 +82,38 @@ const api: KernelWorkerApi = {
   async cancel(): Promise<void> {
     run?.dispose();
     run = undefined;
+  },
+
+  async generate(backend, { seed, stream, row0, col0, rows, cols, asFloat }: GenerateRequest): Promise<Uint8Array> {
+    const key = seedToKey(seed);
+    const bytes = rows * cols * 4;
+    if (backend === 'wasm') {
+      const wasm = await instantiateSurgeWasm(await surgeWasmModule('exact'));
+      const ptr = wasm.alloc(bytes);
+      wasm.philoxFill(ptr, key[0], key[1], stream, row0, col0, rows, cols, asFloat ? 1 : 0);
+      return new Uint8Array(wasm.memory.buffer, ptr, bytes).slice();
+    }
+    const context = await gpuContext();
+    const target = context.buffers.acquire('philox-fill output', bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
+    const scratch: GPUBuffer[] = [];
+    try {
+      await context.submitAndWait('philox-fill', (encoder) =>
+        encodePhiloxFill(context, encoder, target, { key, stream, row0, col0, rows, cols, asFloat }, scratch),
+      );
+      return await context.read('philox-fill', target, bytes);
+    } finally {
+      for (const buffer of [target, ...scratch]) context.buffers.release(buffer);
+    }
+  },
+
+  async gpuBuffersOutstanding(): Promise<number> {
+    const context = gpu ? await gpu.catch(() => undefined) : undefined;
+    return context?.buffers.outstanding ?? 0;
+  },
+
+  async releaseGpu(): Promise<void> {
+    const context = gpu ? await gpu.catch(() => undefined) : undefined;
+    context?.device.destroy();
   },
 };
 

@@ -34,7 +34,6 @@ export async function startTestCoordinator(overrides: Partial<CoordinatorConfig>
     verifyingContract: zeroAddress,
     leaseMs: 60_000,
     demo: { size: 32, block: 16, k: 24 },
-    freivaldsTrials: 3,
     logLevel: 'silent',
     bodyLimitBytes: 4 * 1024 * 1024,
     ...overrides,

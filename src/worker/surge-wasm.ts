@@ -1,0 +1,51 @@
+import exactUrl from '../../wasm/build/surge.wasm?url';
+import relaxedUrl from '../../wasm/build/surge-relaxed.wasm?url';
+
+/**
+ * The exports of Surge's AssemblyScript module (`wasm/*.ts`, one module for all kernels).
+ * Each kernel's file adds its functions here.
+ */
+export interface SurgeWasmExports {
+  memory: WebAssembly.Memory;
+  alloc(bytes: number): number;
+  philoxFill(ptr: number, key0: number, key1: number, stream: number, row0: number, col0: number, rows: number, cols: number, asFloat: number): void;
+  packPanels(b: number, packed: number, n: number, k: number): void;
+  matmulF32Rows(a: number, b: number, packed: number, c: number, n: number, k: number, rowStart: number, rowEnd: number): void;
+  matmulU32Rows(a: number, b: number, packed: number, c: number, n: number, k: number, rowStart: number, rowEnd: number): void;
+}
+
+/** `exact`: plain SIMD, the same bytes everywhere. `relaxed`: relaxed SIMD (FMA), for tolerance-checked kernels only. */
+export type WasmFlavour = 'exact' | 'relaxed';
+
+/** `f32x4.relaxed_madd` in a function: validates only where relaxed SIMD exists. */
+const kRelaxedProbe = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17, 0, 65, 0, 253, 15, 65, 0, 253, 15, 65, 0, 253, 15, 253, 133, 2, 11,
+]);
+
+export function relaxedSimdSupported(): boolean {
+  return WebAssembly.validate(kRelaxedProbe);
+}
+
+const modules = new Map<WasmFlavour, Promise<WebAssembly.Module>>();
+
+/** The compiled module of a flavour, compiled once per worker and shared by every run. */
+export function surgeWasmModule(flavour: WasmFlavour): Promise<WebAssembly.Module> {
+  let module = modules.get(flavour);
+  if (!module) {
+    module = WebAssembly.compileStreaming(fetch(flavour === 'relaxed' ? relaxedUrl : exactUrl));
+    modules.set(flavour, module);
+  }
+  return module;
+}
+
+/** A fresh instance (fresh memory) of the module. */
+export async function instantiateSurgeWasm(module: WebAssembly.Module): Promise<SurgeWasmExports> {
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      abort: () => {
+        throw new Error('surge.wasm aborted');
+      },
+    },
+  });
+  return instance.exports as unknown as SurgeWasmExports;
+}

@@ -1,0 +1,1 @@
+// mandelbrot: written in its own change.

@@ -1,0 +1,1 @@
+// primes: written in its own change.
