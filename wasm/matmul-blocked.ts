@@ -1,6 +1,16 @@
 // The blocked matrix product shared by matmul-f32 and matmul-u32: C[rows] = A[rows]·B,
-// row-major, with B packed once into panels of 8 columns so that the micro-kernel reads it
+// row-major, with B packed once into panels of 8 columns so the micro-kernel reads it
 // contiguously. T is f32 (IEEE arithmetic; fused where relaxed SIMD is on) or u32 (wrapping).
+//
+// The loops follow the BLIS layering (Van Zee and van de Geijn, "BLIS: A Framework for
+// Rapidly Instantiating BLAS Functionality", TOMS 2015): the inner dimension is cut into
+// chunks of kKc so one chunk of a panel (kKc × 8 values, 8 KiB) stays in L1 while every
+// row block of the slice streams past it, and a 6 × 8 micro-kernel keeps 12 accumulators
+// in registers: enough independent multiply-add chains to cover the latency of the
+// floating-point pipeline (4 cycles, 2 per cycle), within x86-64's 16 vector registers.
+
+const kKc: i32 = 256;
+const kRows: i32 = 6;
 
 // Panels of B: for each group of 8 columns, k rows of 8 contiguous values (32 bytes).
 export function packPanels(b: usize, packed: usize, n: i32, k: i32): void {
@@ -28,16 +38,16 @@ function madd<T>(acc: v128, a: v128, b: v128): v128 {
 }
 
 @inline
-function splat<T>(ptr: usize): v128 {
-  if (isFloat<T>()) return f32x4.splat(load<f32>(ptr));
-  return i32x4.splat(load<i32>(ptr));
+function add<T>(a: v128, b: v128): v128 {
+  if (isFloat<T>()) return f32x4.add(a, b);
+  return i32x4.add(a, b);
 }
 
-// A micro-kernel of 4 rows × 8 columns keeps 8 accumulators in v128 registers: per step of
-// the inner dimension it loads two vectors of a packed panel, splats four values of A, and
-// issues eight multiply-adds.
+// A micro-kernel of 6 rows × 8 columns over one chunk of the inner dimension: per step it
+// loads two vectors of the packed panel, splats six values of A, and issues twelve
+// multiply-adds. `accumulate` adds to C (every chunk after the first) instead of storing.
 @inline
-function block4x8<T>(a: usize, panel: usize, c: usize, n: i32, k: i32, i: i32, j: i32): void {
+function block6x8<T>(a: usize, panel: usize, c: usize, n: i32, k: i32, i: i32, j: i32, p0: i32, kc: i32, accumulate: bool): void {
   let c00 = v128.splat<i32>(0);
   let c01 = c00;
   let c10 = c00;
@@ -46,56 +56,93 @@ function block4x8<T>(a: usize, panel: usize, c: usize, n: i32, k: i32, i: i32, j
   let c21 = c00;
   let c30 = c00;
   let c31 = c00;
+  let c40 = c00;
+  let c41 = c00;
+  let c50 = c00;
+  let c51 = c00;
   const rowBytes = <usize>k << 2;
-  let pa = a + ((<usize>i * <usize>k) << 2);
-  let pb = panel;
-  const end = pb + <usize>k * 32;
+  let pa = a + ((<usize>i * <usize>k + <usize>p0) << 2);
+  let pb = panel + <usize>p0 * 32;
+  const end = pb + <usize>kc * 32;
   while (pb < end) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
-    const a0 = splat<T>(pa);
-    const a1 = splat<T>(pa + rowBytes);
-    const a2 = splat<T>(pa + 2 * rowBytes);
-    const a3 = splat<T>(pa + 3 * rowBytes);
-    c00 = madd<T>(c00, a0, b0);
-    c01 = madd<T>(c01, a0, b1);
-    c10 = madd<T>(c10, a1, b0);
-    c11 = madd<T>(c11, a1, b1);
-    c20 = madd<T>(c20, a2, b0);
-    c21 = madd<T>(c21, a2, b1);
-    c30 = madd<T>(c30, a3, b0);
-    c31 = madd<T>(c31, a3, b1);
+    let s = v128.load32_splat(pa);
+    c00 = madd<T>(c00, s, b0);
+    c01 = madd<T>(c01, s, b1);
+    s = v128.load32_splat(pa + rowBytes);
+    c10 = madd<T>(c10, s, b0);
+    c11 = madd<T>(c11, s, b1);
+    s = v128.load32_splat(pa + 2 * rowBytes);
+    c20 = madd<T>(c20, s, b0);
+    c21 = madd<T>(c21, s, b1);
+    s = v128.load32_splat(pa + 3 * rowBytes);
+    c30 = madd<T>(c30, s, b0);
+    c31 = madd<T>(c31, s, b1);
+    s = v128.load32_splat(pa + 4 * rowBytes);
+    c40 = madd<T>(c40, s, b0);
+    c41 = madd<T>(c41, s, b1);
+    s = v128.load32_splat(pa + 5 * rowBytes);
+    c50 = madd<T>(c50, s, b0);
+    c51 = madd<T>(c51, s, b1);
     pa += 4;
     pb += 32;
   }
-  const pc = c + ((<usize>i * <usize>n + <usize>j) << 2);
   const strideC = <usize>n << 2;
+  let pc = c + ((<usize>i * <usize>n + <usize>j) << 2);
+  if (accumulate) {
+    c00 = add<T>(c00, v128.load(pc));
+    c01 = add<T>(c01, v128.load(pc, 16));
+    c10 = add<T>(c10, v128.load(pc + strideC));
+    c11 = add<T>(c11, v128.load(pc + strideC, 16));
+    c20 = add<T>(c20, v128.load(pc + 2 * strideC));
+    c21 = add<T>(c21, v128.load(pc + 2 * strideC, 16));
+    c30 = add<T>(c30, v128.load(pc + 3 * strideC));
+    c31 = add<T>(c31, v128.load(pc + 3 * strideC, 16));
+    c40 = add<T>(c40, v128.load(pc + 4 * strideC));
+    c41 = add<T>(c41, v128.load(pc + 4 * strideC, 16));
+    c50 = add<T>(c50, v128.load(pc + 5 * strideC));
+    c51 = add<T>(c51, v128.load(pc + 5 * strideC, 16));
+  }
   v128.store(pc, c00);
   v128.store(pc, c01, 16);
-  v128.store(pc + strideC, c10);
-  v128.store(pc + strideC, c11, 16);
-  v128.store(pc + 2 * strideC, c20);
-  v128.store(pc + 2 * strideC, c21, 16);
-  v128.store(pc + 3 * strideC, c30);
-  v128.store(pc + 3 * strideC, c31, 16);
+  pc += strideC;
+  v128.store(pc, c10);
+  v128.store(pc, c11, 16);
+  pc += strideC;
+  v128.store(pc, c20);
+  v128.store(pc, c21, 16);
+  pc += strideC;
+  v128.store(pc, c30);
+  v128.store(pc, c31, 16);
+  pc += strideC;
+  v128.store(pc, c40);
+  v128.store(pc, c41, 16);
+  pc += strideC;
+  v128.store(pc, c50);
+  v128.store(pc, c51, 16);
 }
 
-/** One row of a packed panel against one row of A, for rows that do not fill a block of 4. */
+/** One row of a panel chunk, for the rows that do not fill a block of 6. */
 @inline
-function row1x8<T>(a: usize, panel: usize, c: usize, n: i32, k: i32, i: i32, j: i32): void {
+function row1x8<T>(a: usize, panel: usize, c: usize, n: i32, k: i32, i: i32, j: i32, p0: i32, kc: i32, accumulate: bool): void {
   let c0 = v128.splat<i32>(0);
   let c1 = c0;
-  let pa = a + ((<usize>i * <usize>k) << 2);
-  let pb = panel;
-  const end = pb + <usize>k * 32;
+  let pa = a + ((<usize>i * <usize>k + <usize>p0) << 2);
+  let pb = panel + <usize>p0 * 32;
+  const end = pb + <usize>kc * 32;
   while (pb < end) {
-    const a0 = splat<T>(pa);
-    c0 = madd<T>(c0, a0, v128.load(pb));
-    c1 = madd<T>(c1, a0, v128.load(pb, 16));
+    const s = v128.load32_splat(pa);
+    c0 = madd<T>(c0, s, v128.load(pb));
+    c1 = madd<T>(c1, s, v128.load(pb, 16));
     pa += 4;
     pb += 32;
   }
   const pc = c + ((<usize>i * <usize>n + <usize>j) << 2);
+  if (accumulate) {
+    c0 = add<T>(c0, v128.load(pc));
+    c1 = add<T>(c1, v128.load(pc, 16));
+  }
   v128.store(pc, c0);
   v128.store(pc, c1, 16);
 }
@@ -117,16 +164,21 @@ function element<T>(a: usize, b: usize, c: usize, n: i32, k: i32, i: i32, j: i32
 
 /**
  * Rows [rowStart, rowEnd) of C (m×n) = A (m×k) · B (k×n), with B also packed by
- * `packPanels`. Panels are the outer loop so each stays in cache across the rows of a slice.
+ * `packPanels`. For each chunk of the inner dimension, each panel chunk stays in cache while
+ * all the slice's row blocks pass over it.
  */
 export function matmulRows<T>(a: usize, b: usize, packed: usize, c: usize, n: i32, k: i32, rowStart: i32, rowEnd: i32): void {
   const panels = n >> 3;
-  const fullRowsEnd = rowStart + ((rowEnd - rowStart) & ~3);
-  for (let panel = 0; panel < panels; panel++) {
-    const panelPtr = packed + <usize>panel * <usize>k * 32;
-    const j = panel << 3;
-    for (let i = rowStart; i < fullRowsEnd; i += 4) block4x8<T>(a, panelPtr, c, n, k, i, j);
-    for (let i = fullRowsEnd; i < rowEnd; i++) row1x8<T>(a, panelPtr, c, n, k, i, j);
+  const blockRowsEnd = rowStart + ((rowEnd - rowStart) / kRows) * kRows;
+  for (let p0 = 0; p0 < k; p0 += kKc) {
+    const kc = min(kKc, k - p0);
+    const accumulate = p0 > 0;
+    for (let panel = 0; panel < panels; panel++) {
+      const panelPtr = packed + <usize>panel * <usize>k * 32;
+      const j = panel << 3;
+      for (let i = rowStart; i < blockRowsEnd; i += kRows) block6x8<T>(a, panelPtr, c, n, k, i, j, p0, kc, accumulate);
+      for (let i = blockRowsEnd; i < rowEnd; i++) row1x8<T>(a, panelPtr, c, n, k, i, j, p0, kc, accumulate);
+    }
   }
   for (let i = rowStart; i < rowEnd; i++) {
     for (let j = panels << 3; j < n; j++) element<T>(a, b, c, n, k, i, j);

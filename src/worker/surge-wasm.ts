@@ -12,6 +12,13 @@ export interface SurgeWasmExports {
   packPanels(b: number, packed: number, n: number, k: number): void;
   matmulF32Rows(a: number, b: number, packed: number, c: number, n: number, k: number, rowStart: number, rowEnd: number): void;
   matmulU32Rows(a: number, b: number, packed: number, c: number, n: number, k: number, rowStart: number, rowEnd: number): void;
+  /** wasm/primes.ts: starts a run positioned at `firstBlock`; returns the address of its counts (two u32 per block). */
+  primesInit(lo: number, hi: number, blockSize: number, firstBlock: number): number;
+  /** wasm/primes.ts: counts blocks [first, end) into the run's counts. */
+  primesCountBlocks(first: number, end: number): void;
+  mandelbrotStateBytes(): number;
+  /** Returns the units of work done; the next unfinished pixel is in the state block. */
+  mandelbrotRun(coords: number, width: number, maxIterations: number, out: number, state: number, end: number, budget: number): number;
 }
 
 /** `exact`: plain SIMD, the same bytes everywhere. `relaxed`: relaxed SIMD (FMA), for tolerance-checked kernels only. */

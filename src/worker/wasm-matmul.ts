@@ -13,7 +13,7 @@ import { instantiateSurgeWasm, type SurgeWasmExports } from './surge-wasm.ts';
 export class WasmMatmulRun implements KernelRun {
   readonly backend = 'wasm' as const;
   private rowsDone: number;
-  private readonly sizer = new SliceSizer(4);
+  private readonly sizer = new SliceSizer(6);
 
   private constructor(
     private readonly wasm: SurgeWasmExports,
