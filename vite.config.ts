@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
 /** Headers for cross-origin isolation (SharedArrayBuffer, WASM threads), as the coordinator sends them. */
@@ -14,6 +15,7 @@ export default defineConfig({
     // Keep WASM as files: served as application/wasm they compile while streaming, and a
     // strict Content-Security-Policy need not allow data: URLs.
     assetsInlineLimit: (file) => (file.endsWith('.wasm') ? false : undefined),
+    rollupOptions: { input: { main: resolve('index.html'), bench: resolve('bench.html') } },
   },
   worker: { format: 'es' },
   server: { headers: isolationHeaders },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Lease, WorkSpec } from '../src/protocol/schemas.ts';
+import type { KernelName, Lease, WorkSpec } from '../src/protocol/schemas.ts';
 import type { Db } from './db/database.ts';
 
 /**
@@ -7,14 +7,18 @@ import type { Db } from './db/database.ts';
  * it is ready, or leased with its deadline passed (the transitioner's reissue, done here
  * lazily at lease time). One transaction, so two requests never get the same unit.
  */
-export async function leaseUnit(db: Db, options: { session: string; owner: string; now: number; leaseMs: number }): Promise<Lease | undefined> {
-  const { session, owner, now, leaseMs } = options;
+export async function leaseUnit(
+  db: Db,
+  options: { session: string; owner: string; now: number; leaseMs: number; kernels?: readonly KernelName[] | undefined },
+): Promise<Lease | undefined> {
+  const { session, owner, now, leaseMs, kernels } = options;
   return db.transaction().execute(async (trx) => {
     const unit = await trx
       .selectFrom('units')
       .innerJoin('jobs', 'jobs.id', 'units.job_id')
       .select(['units.id', 'units.kernel', 'units.kernel_version', 'units.params', 'units.credit', 'jobs.id as jobId', 'jobs.name', 'jobs.purpose'])
       .where('jobs.status', '=', 'active')
+      .$if(kernels !== undefined, (qb) => qb.where('units.kernel', 'in', kernels!))
       .where((eb) => eb.or([eb('units.state', '=', 'ready'), eb.and([eb('units.state', '=', 'leased'), eb('units.lease_deadline', '<', now)])]))
       .orderBy('units.id')
       .limit(1)

@@ -133,7 +133,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     async (request) => {
       const at = now();
       const session = await activeSession(db, request.body.session, at);
-      const ask = () => leaseUnit(db, { session: session.address, owner: session.owner, now: at, leaseMs: config.leaseMs });
+      const ask = () => leaseUnit(db, { session: session.address, owner: session.owner, now: at, leaseMs: config.leaseMs, kernels: request.body.kernels });
       let lease = await ask();
       if (!lease && config.demo) {
         await ensureDemoWork(db, config.demo);

@@ -1,4 +1,3 @@
-import { type Remote, wrap } from 'comlink';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ApiError } from '../errors/api-error.ts';
@@ -8,23 +7,38 @@ import { errorMessage, SurgeError } from '../errors/surge-error.ts';
 import { registerErrorTransfer } from '../errors/worker-transfer.ts';
 import { adapterLabel } from '../gpu/gpu-context.ts';
 import type { ReceiptDomain } from '../protocol/receipt.ts';
-import type { Backend, InfoResponse, Lease, WorkSpec } from '../protocol/schemas.ts';
-import { type BackendSetting, loadSettings, type StoredLease, type StoredSession, type SurgeDb } from '../storage/surge-db.ts';
+import type { Backend, InfoResponse, KernelName, Lease, WorkSpec } from '../protocol/schemas.ts';
+import { loadSettings, type Settings, type StoredLease, type StoredSession, type SurgeDb } from '../storage/surge-db.ts';
 import { loadOrCreateOwnerKey } from '../wallet/owner-key.ts';
 import { signWorkReceipt } from '../wallet/receipt-signer.ts';
 import { sessionGrantMessage } from '../wallet/session-grant.ts';
-import type { BackendProbe, KernelWorkerApi } from '../worker/kernel-worker-api.ts';
+import type { BackendProbe } from '../worker/kernel-worker-api.ts';
+import { calibrate, gpuFasterKernels } from './calibration.ts';
 import { CoordinatorClient } from './coordinator-client.ts';
 import { Outbox } from './outbox.ts';
+import { type CreateWorker, defaultCpuWorkers, type Lane, WorkerPool } from './worker-pool.ts';
 
 export type ContributorState = 'idle' | 'starting' | 'running' | 'paused' | 'waiting' | 'error';
 
 /** Everything the page shows about the contribution; replaced whole on every change. */
+/** A unit being computed by one lane of the worker pool. */
+export interface UnitProgress {
+  lane: number;
+  backend: Backend;
+  id: number;
+  kernel: KernelName;
+  jobName: string;
+  jobPurpose: string;
+  progress: number;
+}
+
 export interface ContributorSnapshot {
   state: ContributorState;
-  backend?: Backend;
+  /** The backends in use: 'wasm', 'webgpu', or both when a GPU lane runs beside CPU lanes. */
+  backends: Backend[];
   device?: string;
-  unit?: { id: number; jobName: string; jobPurpose: string; progress: number };
+  cpuWorkers: number;
+  units: UnitProgress[];
   submitted: number;
   validated: number;
   rejected: number;
@@ -44,11 +58,12 @@ const kOutboxPollMs = 2000;
 export interface ContributorOptions {
   coordinatorUrl: string;
   db: SurgeDb;
-  /** Makes the kernel worker; tests may pass another. */
-  createWorker?: () => Worker;
+  /** Makes a kernel worker; tests may pass another. */
+  createWorker?: CreateWorker;
 }
 
-const defaultWorker = () => new Worker(new URL('../worker/kernel-worker.ts', import.meta.url), { type: 'module', name: 'surge-kernel' });
+/** After this many GPU failures in a row, the GPU lane computes on WASM instead. */
+const kMaxGpuFailures = 3;
 
 /**
  * The contributor's controller, on the main thread: it holds the session, leases work,
@@ -62,19 +77,29 @@ const defaultWorker = () => new Worker(new URL('../worker/kernel-worker.ts', imp
  * await controller.start();
  */
 export class ContributorController extends EventTarget {
-  snapshot: ContributorSnapshot = { state: 'idle', submitted: 0, validated: 0, rejected: 0, credit: '0', waitingResults: 0 };
+  snapshot: ContributorSnapshot = {
+    state: 'idle',
+    backends: [],
+    cpuWorkers: 0,
+    units: [],
+    submitted: 0,
+    validated: 0,
+    rejected: 0,
+    credit: '0',
+    waitingResults: 0,
+  };
 
   private readonly client: CoordinatorClient;
   private readonly outbox: Outbox;
-  private readonly createWorker: () => Worker;
-  private worker: Remote<KernelWorkerApi> | undefined;
-  private workerHandle: Worker | undefined;
+  private pool: WorkerPool | undefined;
   private info: InfoResponse | undefined;
   private session: StoredSession | undefined;
+  private sessionRequest: Promise<StoredSession> | undefined;
   private probe: BackendProbe | undefined;
   private paused = false;
   private stopped = false;
-  private wake: (() => void) | undefined;
+  private readonly waiters = new Set<() => void>();
+  private readonly activeLeases = new Set<string>();
   private outboxTimer: ReturnType<typeof setInterval> | undefined;
   private loop: Promise<void> | undefined;
 
@@ -83,7 +108,6 @@ export class ContributorController extends EventTarget {
     registerErrorTransfer();
     this.client = new CoordinatorClient(options.coordinatorUrl);
     this.outbox = new Outbox(options.db, this.client);
-    this.createWorker = options.createWorker ?? defaultWorker;
   }
 
   /** Starts contributing. Call only after the visitor said yes. */
@@ -100,7 +124,7 @@ export class ContributorController extends EventTarget {
     return Promise.resolve();
   }
 
-  /** Stops computing after the current step (well within a second); results still send. */
+  /** Stops computing after the current step of each worker (well within a second); results still send. */
   pause(): void {
     if (this.snapshot.state === 'idle' || this.snapshot.state === 'error') return;
     this.paused = true;
@@ -111,20 +135,19 @@ export class ContributorController extends EventTarget {
     if (!this.paused) return;
     this.paused = false;
     this.update({ state: 'running' });
-    this.wake?.();
+    this.wakeAll();
   }
 
-  /** Stops everything and ends the worker; the current lease stays in IndexedDB for next time. */
+  /** Stops everything and ends the workers; leases in progress stay in IndexedDB for next time. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.wakeAll();
     clearInterval(this.outboxTimer);
     await this.loop;
     this.loop = undefined;
-    this.workerHandle?.terminate();
-    this.worker = undefined;
-    this.workerHandle = undefined;
-    this.update({ state: 'idle', unit: undefined });
+    this.pool?.terminate();
+    this.pool = undefined;
+    this.update({ state: 'idle', units: [] });
   }
 
   private update(patch: Partial<ContributorSnapshot>): void {
@@ -132,55 +155,108 @@ export class ContributorController extends EventTarget {
     this.dispatchEvent(new Event('change'));
   }
 
+  private showUnit(unit: UnitProgress | undefined, lane: number): void {
+    const others = this.snapshot.units.filter((u) => u.lane !== lane);
+    this.update({ units: unit ? [...others, unit].sort((a, b) => a.lane - b.lane) : others });
+  }
+
   private fail(error: unknown): void {
     console.error(error);
-    this.update({ state: 'error', notice: errorMessage(error), unit: undefined });
+    this.update({ state: 'error', notice: errorMessage(error), units: [] });
     clearInterval(this.outboxTimer);
     this.loop = undefined;
   }
 
   private async run(): Promise<void> {
     this.info = await this.client.info();
-    const worker = this.ensureWorker();
-    this.probe = await worker.probe();
-    const backend = chooseBackend((await loadSettings(this.options.db)).backend, this.probe);
-    this.update({ backend, device: deviceLabel(backend, this.probe), state: 'running' });
+    const settings = await loadSettings(this.options.db);
+    const pool = new WorkerPool(this.options.createWorker);
+    this.pool = pool;
+    const { probe, worker: first } = await pool.probe();
+    this.probe = probe;
+    await this.buildLanes(pool, settings, probe, first);
+    const backends = [...new Set(pool.lanes.map((lane) => lane.backend))];
+    const cpuWorkers = pool.lanes.filter((lane) => lane.backend === 'wasm').length;
+    this.update({ backends, cpuWorkers, device: deviceLabel(backends, probe), state: 'running' });
     await this.refreshCredit();
     await this.flushOutbox();
+    await Promise.all(pool.lanes.map((lane) => this.runLane(lane)));
+  }
 
+  /**
+   * CPU lanes on WASM, plus a GPU lane for the kernels that calibration measured faster on
+   * the GPU. A forced backend gives only that kind of lane.
+   */
+  private async buildLanes(pool: WorkerPool, settings: Settings, probe: BackendProbe, first: Lane['worker']): Promise<void> {
+    if (settings.backend === 'webgpu') {
+      requireWebGpu(probe);
+      await pool.addLane('webgpu', undefined, first);
+      return;
+    }
+    const cpuWorkers = Math.max(1, settings.cpuWorkers ?? defaultCpuWorkers());
+    let gpuKernels: KernelName[] = [];
+    if (settings.backend === 'auto' && probe.webgpu.available) {
+      this.update({ notice: 'Measuring this device (once)…' });
+      gpuKernels = gpuFasterKernels(await calibrate(this.options.db, first, probe));
+      this.update({ notice: undefined });
+    }
+    await pool.addLane('wasm', undefined, first);
+    for (let i = 1; i < cpuWorkers; i++) await pool.addLane('wasm');
+    if (gpuKernels.length > 0) await pool.addLane('webgpu', gpuKernels);
+  }
+
+  private sleepUntilWoken(timeoutMs?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+    });
+  }
+
+  private wakeAll(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  /** One lane's loop: lease, compute, queue the result; until stopped. */
+  private async runLane(lane: Lane): Promise<void> {
+    let gpuFailures = 0;
     while (!this.stopped) {
       if (this.paused) {
         await this.sleepUntilWoken();
         continue;
       }
-      const stored = await this.nextLease(backend);
+      const stored = await this.nextLease(lane);
       if (!stored) continue;
-      await this.compute(stored, backend);
+      this.activeLeases.add(stored.lease.id);
+      try {
+        const fellBack = await this.compute(stored, lane);
+        gpuFailures = fellBack ? gpuFailures + 1 : 0;
+        if (gpuFailures >= kMaxGpuFailures && lane.backend === 'webgpu') {
+          lane.backend = 'wasm';
+          this.update({ notice: 'The GPU failed repeatedly; this worker now computes on the CPU (WASM).' });
+        }
+      } finally {
+        this.activeLeases.delete(stored.lease.id);
+        this.showUnit(undefined, lane.id);
+      }
       await this.flushOutbox();
     }
   }
 
-  private ensureWorker(): Remote<KernelWorkerApi> {
-    if (!this.worker) {
-      this.workerHandle = this.createWorker();
-      this.worker = wrap<KernelWorkerApi>(this.workerHandle);
-    }
-    return this.worker;
-  }
-
-  private sleepUntilWoken(timeoutMs?: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = timeoutMs === undefined ? undefined : setTimeout(resolve, timeoutMs);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-    });
-  }
-
   /** A session key authorised by the owner key, made once and kept until it expires. */
-  private async ensureSession(renew = false): Promise<StoredSession> {
+  private ensureSession(renew = false): Promise<StoredSession> {
+    // One request at a time: lanes asking together share it.
+    this.sessionRequest ??= this.loadOrCreateSession(renew).finally(() => {
+      this.sessionRequest = undefined;
+    });
+    return this.sessionRequest;
+  }
+
+  private async loadOrCreateSession(renew: boolean): Promise<StoredSession> {
     const db = this.options.db;
     const current = this.session ?? ((await db.get('keys', 'session')) as StoredSession | undefined);
     if (!renew && current && current.coordinator === this.client.baseUrl && Date.parse(current.expiresAt) > Date.now() + 60_000) {
@@ -216,35 +292,40 @@ export class ContributorController extends EventTarget {
     return session;
   }
 
-  /** The lease in IndexedDB from before a reload, else a new one; undefined after waiting when there is no work. */
-  private async nextLease(backend: Backend): Promise<StoredLease | undefined> {
+  /** A lease kept in IndexedDB from before a reload that no other lane holds, else a new one; undefined after waiting when there is no work. */
+  private async nextLease(lane: Lane): Promise<StoredLease | undefined> {
     const db = this.options.db;
     const now = Date.now();
     for (const stored of await db.getAll('leases')) {
-      if (stored.coordinator === this.client.baseUrl && Date.parse(stored.lease.deadline) > now) return stored;
-      await db.delete('leases', stored.lease.id);
+      if (stored.coordinator !== this.client.baseUrl || Date.parse(stored.lease.deadline) <= now) {
+        await db.delete('leases', stored.lease.id);
+        continue;
+      }
+      if (this.activeLeases.has(stored.lease.id) || (lane.kernels && !lane.kernels.includes(stored.lease.kernel))) continue;
+      return stored;
     }
-    let session = await this.ensureSession();
+    const request = () => ({ session: this.session!.address, backends: [lane.backend], ...(lane.kernels ? { kernels: lane.kernels } : {}) });
+    await this.ensureSession();
     let answer: Awaited<ReturnType<CoordinatorClient['lease']>>;
     try {
-      answer = await this.client.lease({ session: session.address, backends: [backend] });
+      answer = await this.client.lease(request());
     } catch (error) {
       if (error instanceof ApiError && (error.code === 'SURGE_E_SESSION_UNKNOWN' || error.code === 'SURGE_E_SESSION_EXPIRED')) {
-        session = await this.ensureSession(true);
-        answer = await this.client.lease({ session: session.address, backends: [backend] });
+        await this.ensureSession(true);
+        answer = await this.client.lease(request());
       } else if (error instanceof ApiError && error.retryable) {
         this.update({ state: 'waiting', notice: `${error.shortMessage} Trying again shortly.` });
         await this.sleepUntilWoken(5000);
-        if (!this.paused) this.update({ state: 'running' });
+        if (!this.paused && !this.stopped) this.update({ state: 'running' });
         return undefined;
       } else {
         throw error;
       }
     }
     if (!answer.lease) {
-      this.update({ state: 'waiting', unit: undefined, notice: 'No work is available right now; asking again shortly.' });
+      this.update({ state: 'waiting', notice: 'No work is available right now; asking again shortly.' });
       await this.sleepUntilWoken(answer.retryAfterMs);
-      if (!this.paused) this.update({ state: 'running', notice: undefined });
+      if (!this.paused && !this.stopped) this.update({ state: 'running', notice: undefined });
       return undefined;
     }
     const stored: StoredLease = { lease: answer.lease, coordinator: this.client.baseUrl, receivedAt: new Date().toISOString() };
@@ -253,35 +334,49 @@ export class ContributorController extends EventTarget {
     return stored;
   }
 
-  /** Runs one leased unit to its result and queues the signed result in the outbox. */
-  private async compute(stored: StoredLease, backend: Backend): Promise<void> {
+  /**
+   * Runs one leased unit on a lane to its result and queues the signed result in the outbox.
+   * Returns true when the GPU failed and the unit finished on WASM instead.
+   */
+  private async compute(stored: StoredLease, lane: Lane): Promise<boolean> {
     const { lease } = stored;
-    const worker = this.ensureWorker();
-    let activeBackend = backend;
-    const showUnit = (progress: number) => this.update({ unit: { id: lease.unitId, jobName: lease.jobName, jobPurpose: lease.jobPurpose, progress } });
-    const request = { spec: { kernel: lease.kernel, params: lease.params } as WorkSpec };
+    const { worker } = lane;
+    let backend = lane.backend;
+    let fellBack = false;
+    const show = (progress: number) =>
+      this.showUnit(
+        { lane: lane.id, backend, id: lease.unitId, kernel: lease.kernel, jobName: lease.jobName, jobPurpose: lease.jobPurpose, progress },
+        lane.id,
+      );
+    const spec = { kernel: lease.kernel, params: lease.params } as WorkSpec;
     try {
-      await worker.start({ ...request, backend: activeBackend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });
+      await worker.start({ spec, backend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });
     } catch (error) {
-      if (!(error instanceof KernelError)) throw error;
-      if (error.code !== 'SURGE_E_KERNEL_CHECKPOINT') {
+      if (error instanceof GpuError && backend === 'webgpu') {
+        backend = 'wasm';
+        fellBack = true;
+        await worker.start({ spec, backend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });
+      } else if (!(error instanceof KernelError)) {
+        throw error;
+      } else if (error.code !== 'SURGE_E_KERNEL_CHECKPOINT') {
         // This unit cannot run here (too large, unknown kernel): let it go to someone else.
         await this.options.db.delete('leases', lease.id);
         this.update({ notice: `Skipped unit #${lease.unitId}: ${error.shortMessage}` });
-        return;
+        return false;
+      } else {
+        // A checkpoint that does not fit its unit is dropped; the unit starts over.
+        await worker.start({ spec, backend });
       }
-      // A checkpoint that does not fit its unit is dropped; the unit starts over.
-      await worker.start({ ...request, backend: activeBackend });
     }
     let progress = 0;
     let lastCheckpoint = performance.now();
-    showUnit(progress);
+    show(progress);
 
     while (progress < 1) {
       if (this.stopped) {
         await this.saveCheckpoint(stored, await worker.checkpoint());
         await worker.cancel();
-        return;
+        return fellBack;
       }
       if (this.paused) {
         await this.saveCheckpoint(stored, await worker.checkpoint());
@@ -292,15 +387,16 @@ export class ContributorController extends EventTarget {
       try {
         progress = await worker.step(kStepBudgetMs);
       } catch (error) {
-        if (!(error instanceof GpuError) || activeBackend !== 'webgpu') throw error;
+        if (!(error instanceof GpuError) || backend !== 'webgpu') throw error;
         // The GPU went away mid-unit: carry on with WASM from the last checkpoint.
-        activeBackend = 'wasm';
-        this.update({ backend: 'wasm', device: deviceLabel('wasm', this.probe!), notice: `${error.shortMessage} Continuing on the CPU (WASM).` });
+        backend = 'wasm';
+        fellBack = true;
+        this.update({ notice: `${error.shortMessage} Continuing this unit on the CPU (WASM).` });
         const saved = (await this.options.db.get('leases', lease.id))?.checkpoint;
-        await worker.start({ ...request, backend: 'wasm', ...(saved ? { checkpoint: saved } : {}) });
+        await worker.start({ spec, backend, ...(saved ? { checkpoint: saved } : {}) });
         continue;
       }
-      showUnit(progress);
+      show(progress);
       if (progress < 1 && performance.now() - lastCheckpoint > kCheckpointEveryMs) {
         await this.saveCheckpoint(stored, await worker.checkpoint());
         lastCheckpoint = performance.now();
@@ -309,6 +405,7 @@ export class ContributorController extends EventTarget {
 
     const output = await worker.finish();
     await this.queueResult(lease, output);
+    return fellBack;
   }
 
   private async saveCheckpoint(stored: StoredLease, checkpoint: Uint8Array): Promise<void> {
@@ -330,7 +427,7 @@ export class ContributorController extends EventTarget {
       },
       lease.id as Hex,
     );
-    this.update({ submitted: this.snapshot.submitted + 1, unit: undefined });
+    this.update({ submitted: this.snapshot.submitted + 1 });
   }
 
   private async flushOutbox(): Promise<void> {
@@ -360,24 +457,21 @@ export class ContributorController extends EventTarget {
   }
 }
 
-/** WebGPU when a real (not software) adapter exists, else WASM; a setting can force either. */
-export function chooseBackend(setting: BackendSetting, probe: BackendProbe): Backend {
-  if (setting === 'webgpu') {
-    if (!probe.webgpu.available) {
-      throw new GpuError(
-        'SURGE_E_GPU_UNAVAILABLE',
-        `WebGPU is forced in the settings but is not available here: ${probe.webgpu.reason} Choose "Automatic" or "CPU (WASM)".`,
-      );
-    }
-    return 'webgpu';
+/** When the settings force the GPU, WebGPU must be there: otherwise say so rather than fall back silently. */
+function requireWebGpu(probe: BackendProbe): void {
+  if (!probe.webgpu.available) {
+    throw new GpuError(
+      'SURGE_E_GPU_UNAVAILABLE',
+      `WebGPU is forced in the settings but is not available here: ${probe.webgpu.reason} Choose "Automatic" or "CPU (WASM)".`,
+    );
   }
-  if (setting === 'wasm') return 'wasm';
-  return probe.webgpu.available && !probe.webgpu.adapter.isFallbackAdapter ? 'webgpu' : 'wasm';
 }
 
-function deviceLabel(backend: Backend, probe: BackendProbe): string {
-  if (backend === 'webgpu' && probe.webgpu.available) return adapterLabel(probe.webgpu.adapter);
-  return probe.wasm.simd ? 'CPU, WebAssembly SIMD' : 'CPU, WebAssembly';
+function deviceLabel(backends: Backend[], probe: BackendProbe): string {
+  const cpu = probe.wasm.relaxedSimd ? 'CPU, WebAssembly relaxed SIMD' : probe.wasm.simd ? 'CPU, WebAssembly SIMD' : 'CPU, WebAssembly';
+  const gpu = backends.includes('webgpu') && probe.webgpu.available ? adapterLabel(probe.webgpu.adapter) : undefined;
+  if (!gpu) return cpu;
+  return backends.includes('wasm') ? `${gpu} and ${cpu}` : gpu;
 }
 
 function toBase64(bytes: Uint8Array): string {

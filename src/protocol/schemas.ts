@@ -113,6 +113,8 @@ export const LeaseRequestSchema = Type.Object(
   {
     session: AddressSchema,
     backends: Type.Array(BackendSchema, { minItems: 1, maxItems: 2, uniqueItems: true }),
+    /** The kernels this worker should get (by calibration: where its backend is the faster one); all when absent. */
+    kernels: Type.Optional(Type.Array(KernelNameSchema, { minItems: 1, maxItems: kernelNames.length, uniqueItems: true })),
   },
   { additionalProperties: false },
 );

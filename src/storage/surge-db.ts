@@ -1,14 +1,25 @@
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
 import type { Hex } from 'viem';
-import type { Backend, Lease, ResultRequest } from '../protocol/schemas.ts';
+import type { Backend, KernelName, Lease, ResultRequest } from '../protocol/schemas.ts';
 
 export type BackendSetting = Backend | 'auto';
 
 export interface Settings {
   backend: BackendSetting;
+  /** CPU workers; undefined for the default (hardware threads − 1, at least 1). */
+  cpuWorkers?: number;
 }
 
 export const defaultSettings: Settings = { backend: 'auto' };
+
+/** One kernel's measured speed on each backend here, in work-estimate operations per second. */
+export interface CalibrationRecord {
+  key: string;
+  kernel: KernelName;
+  wasm: number;
+  webgpu: number;
+  measuredAt: string;
+}
 
 export interface StoredKey {
   privateKey: Hex;
@@ -58,6 +69,7 @@ interface SurgeSchema extends DBSchema {
   leases: { key: string; value: StoredLease };
   outbox: { key: Hex; value: OutboxEntry };
   receipts: { key: Hex; value: AcceptedReceipt };
+  calibration: { key: string; value: CalibrationRecord };
 }
 
 export type SurgeDb = IDBPDatabase<SurgeSchema>;
@@ -66,13 +78,16 @@ export const kDatabaseName = 'surge';
 
 /** Opens (and on first use creates) the contributor's IndexedDB database. */
 export function openSurgeDb(name = kDatabaseName): Promise<SurgeDb> {
-  return openDB<SurgeSchema>(name, 1, {
-    upgrade(db) {
-      db.createObjectStore('settings');
-      db.createObjectStore('keys');
-      db.createObjectStore('leases', { keyPath: 'lease.id' });
-      db.createObjectStore('outbox', { keyPath: 'digest' });
-      db.createObjectStore('receipts', { keyPath: 'digest' });
+  return openDB<SurgeSchema>(name, 2, {
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        db.createObjectStore('settings');
+        db.createObjectStore('keys');
+        db.createObjectStore('leases', { keyPath: 'lease.id' });
+        db.createObjectStore('outbox', { keyPath: 'digest' });
+        db.createObjectStore('receipts', { keyPath: 'digest' });
+      }
+      if (oldVersion < 2) db.createObjectStore('calibration', { keyPath: 'key' });
     },
   });
 }

@@ -19,7 +19,7 @@ export class SurgeSettings extends LitElement {
       <label>
         Compute on
         <select name="backend" .value=${backend} @change=${this.changed}>
-          <option value="auto">Automatic (GPU when a real one is present)</option>
+          <option value="auto">Automatic (GPU and CPU, each kernel where it is faster)</option>
           <option value="webgpu">GPU (WebGPU)</option>
           <option value="wasm">CPU (WebAssembly)</option>
         </select>

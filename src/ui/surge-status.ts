@@ -2,6 +2,8 @@ import { css, html, LitElement, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { ContributorSnapshot } from '../contributor/contributor-controller.ts';
 
+const backendLabels = { webgpu: 'WebGPU', wasm: 'WebAssembly' } as const;
+
 const stateLabels: Record<ContributorSnapshot['state'], string> = {
   idle: 'Not started',
   starting: 'Starting…',
@@ -25,6 +27,8 @@ export class SurgeStatus extends LitElement {
     dt { color: var(--surge-muted, #555); }
     dd { margin: 0; font-variant-numeric: tabular-nums; }
     progress { width: 100%; height: 1rem; }
+    .units { list-style: none; padding: 0; margin: 0; display: grid; gap: 0.5rem; }
+    .units li { display: grid; gap: 0.25rem; }
     .notice { padding: 0.5rem 0.75rem; border-left: 4px solid var(--surge-focus, #f59e0b); background: var(--surge-notice-bg, #fffbeb); }
     button { font: inherit; font-weight: 600; padding: 0.5rem 1.2rem; border-radius: 0.4rem; border: 2px solid currentColor; background: transparent; color: inherit; cursor: pointer; }
     button:focus-visible { outline: 3px solid var(--surge-focus, #f59e0b); outline-offset: 2px; }
@@ -33,8 +37,6 @@ export class SurgeStatus extends LitElement {
   override render() {
     const s = this.snapshot;
     if (!s) return nothing;
-    const unit = s.unit;
-    const percent = unit ? Math.floor(unit.progress * 100) : 0;
     const canPause = s.state === 'running' || s.state === 'waiting' || s.state === 'starting';
     return html`
       <p>
@@ -45,15 +47,22 @@ export class SurgeStatus extends LitElement {
       ${s.notice ? html`<p class="notice" role="alert">${s.notice}</p>` : nothing}
       <dl>
         <dt>Backend</dt>
-        <dd data-testid="backend">${s.backend === 'webgpu' ? 'WebGPU' : s.backend === 'wasm' ? 'WebAssembly' : '—'}</dd>
+        <dd data-testid="backend">${s.backends.length ? s.backends.map((b) => backendLabels[b]).join(' and ') : '—'}</dd>
         <dt>Device</dt>
         <dd data-testid="device">${s.device ?? '—'}</dd>
-        <dt>Work unit</dt>
-        <dd data-testid="unit">${unit ? html`#${unit.id} of “${unit.jobName}”: ${unit.jobPurpose}` : '—'}</dd>
-        <dt>Progress</dt>
-        <dd>
-          <progress max="100" .value=${percent} aria-label="Progress of the current work unit">${percent}%</progress>
-        </dd>
+        <dt>Workers</dt>
+        <dd data-testid="workers">${s.cpuWorkers ? `${s.cpuWorkers} on the CPU${s.backends.includes('webgpu') ? ', 1 on the GPU' : ''}` : s.backends.includes('webgpu') ? '1 on the GPU' : '—'}</dd>
+      </dl>
+      <ul class="units" aria-label="Work units in progress">
+        ${s.units.map((unit) => {
+          const percent = Math.floor(unit.progress * 100);
+          return html`<li data-testid="unit">
+            <span>${backendLabels[unit.backend]}: unit #${unit.id} (${unit.kernel}) of “${unit.jobName}”: ${unit.jobPurpose}</span>
+            <progress max="100" .value=${percent} aria-label=${`Progress of unit ${unit.id}`}>${percent}%</progress>
+          </li>`;
+        })}
+      </ul>
+      <dl>
         <dt>Results submitted</dt>
         <dd data-testid="submitted">${s.submitted}</dd>
         <dt>Results validated</dt>

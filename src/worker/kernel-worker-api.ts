@@ -31,6 +31,14 @@ export interface GenerateRequest {
  */
 export interface KernelWorkerApi {
   probe(): Promise<BackendProbe>;
+  /** Uses WASM modules the page compiled once for every worker, instead of compiling its own. */
+  useWasmModules(modules: { exact?: WebAssembly.Module; relaxed?: WebAssembly.Module }): Promise<void>;
+  /**
+   * Runs `spec` on `backend` for about `budgetMs` and returns the measured speed in the
+   * kernel's work-estimate operations per second (0 when the backend failed): the calibration
+   * that picks a backend by measuring, not by presence.
+   */
+  calibrate(spec: WorkSpec, backend: Backend, budgetMs: number): Promise<number>;
   start(request: StartRequest): Promise<void>;
   step(budgetMs: number): Promise<number>;
   checkpoint(): Promise<Uint8Array>;

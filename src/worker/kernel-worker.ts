@@ -7,10 +7,11 @@ import { GpuContext } from '../gpu/gpu-context.ts';
 import { encodePhiloxFill } from '../gpu/philox-fill.ts';
 import type { KernelRun } from '../kernels/kernel.ts';
 import { seedToKey } from '../kernels/philox.ts';
+import { kernelDefinitions } from '../kernels/registry.ts';
 import { kernelNames, type WorkSpec } from '../protocol/schemas.ts';
 import type { BackendProbe, GenerateRequest, KernelWorkerApi, StartRequest } from './kernel-worker-api.ts';
 import { runFactories } from './run-factories.ts';
-import { instantiateSurgeWasm, relaxedSimdSupported, surgeWasmModule } from './surge-wasm.ts';
+import { instantiateSurgeWasm, provideSurgeWasmModules, relaxedSimdSupported, surgeWasmModule } from './surge-wasm.ts';
 
 registerErrorTransfer();
 
@@ -61,6 +62,39 @@ const api: KernelWorkerApi = {
       webgpu = { available: false, reason: errorMessage(error) };
     }
     return { webgpu, wasm: { available: simd, simd, relaxedSimd: relaxedSimdSupported() } };
+  },
+
+  async useWasmModules(modules): Promise<void> {
+    provideSurgeWasmModules(modules);
+  },
+
+  async calibrate(spec, backend, budgetMs): Promise<number> {
+    const plan = (kernelDefinitions[spec.kernel].plan as (params: WorkSpec['params']) => { operations: number })(spec.params);
+    let operations = 0;
+    let timedFrom: number | undefined;
+    const deadline = performance.now() + budgetMs;
+    try {
+      // Whole units back to back until the budget is spent. The first step warms up
+      // (compiles pipelines, lets the WASM tier up) and is not counted.
+      while (performance.now() < deadline) {
+        const trial = await startRun(spec, { spec, backend });
+        try {
+          let last = 0;
+          while (last < 1 && performance.now() < deadline) {
+            const progress = await trial.step(20);
+            if (timedFrom === undefined) timedFrom = performance.now();
+            else operations += (progress - last) * plan.operations;
+            last = progress;
+          }
+        } finally {
+          trial.dispose();
+        }
+      }
+    } catch {
+      return 0;
+    }
+    const seconds = timedFrom === undefined ? 0 : (performance.now() - timedFrom) / 1000;
+    return seconds > 0 ? operations / seconds : 0;
   },
 
   async start(request: StartRequest): Promise<void> {

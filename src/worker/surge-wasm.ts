@@ -35,7 +35,15 @@ export function relaxedSimdSupported(): boolean {
 
 const modules = new Map<WasmFlavour, Promise<WebAssembly.Module>>();
 
-/** The compiled module of a flavour, compiled once per worker and shared by every run. */
+/**
+ * Hands this realm modules compiled elsewhere: the worker pool compiles each flavour once on
+ * the page and sends it to every worker (a WebAssembly.Module can be posted to a worker).
+ */
+export function provideSurgeWasmModules(provided: Partial<Record<WasmFlavour, WebAssembly.Module>>): void {
+  for (const [flavour, module] of Object.entries(provided) as [WasmFlavour, WebAssembly.Module][]) modules.set(flavour, Promise.resolve(module));
+}
+
+/** The compiled module of a flavour: provided by the pool, or compiled here once and shared by every run. */
 export function surgeWasmModule(flavour: WasmFlavour): Promise<WebAssembly.Module> {
   let module = modules.get(flavour);
   if (!module) {

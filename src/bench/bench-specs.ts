@@ -1,0 +1,34 @@
+import type { WorkSpec } from '../protocol/schemas.ts';
+import type { BenchCase } from './bench-types.ts';
+
+export interface KernelBenchSpec {
+  spec: WorkSpec;
+  /** A small unit of the same kernel, run first to compile and warm up. */
+  warmup: WorkSpec;
+  /** The work one output represents, in `unit`s. */
+  work(output: Uint8Array): number;
+  unit: string;
+}
+
+/** What each kernel's benchmark computes at a given size, and how its rate is counted. */
+export function kernelBenchSpec(c: BenchCase): KernelBenchSpec {
+  switch (c.kernel) {
+    case 'matmul-f32':
+    case 'matmul-u32': {
+      const params = (n: number) => ({ seed: '0x5eed5eed5eed5eed', m: n, n, k: n, rowOffset: 0, colOffset: 0 });
+      return {
+        spec: { kernel: c.kernel, params: params(c.size) },
+        warmup: { kernel: c.kernel, params: params(Math.min(c.size, 128)) },
+        work: () => (2 * c.size ** 3) / 1e9,
+        unit: c.kernel === 'matmul-f32' ? 'GFLOP/s' : 'GOP/s',
+      };
+    }
+    default:
+      throw new Error(`no benchmark for ${c.kernel}`);
+  }
+}
+
+/** The straightforward TypeScript implementation of a kernel, timed on the page. */
+export function typescriptBaseline(c: BenchCase): { seconds: number; total: number; unit: string } {
+  throw new Error(`no TypeScript baseline for ${c.baselineOf}`);
+}

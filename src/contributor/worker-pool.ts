@@ -1,0 +1,70 @@
+import { type Remote, wrap } from 'comlink';
+import type { Backend, KernelName } from '../protocol/schemas.ts';
+import type { BackendProbe, KernelWorkerApi } from '../worker/kernel-worker-api.ts';
+import { relaxedSimdSupported, surgeWasmModule } from '../worker/surge-wasm.ts';
+
+/** One worker and the backend it computes on; a GPU lane takes only the kernels it is faster at. */
+export interface Lane {
+  id: number;
+  backend: Backend;
+  worker: Remote<KernelWorkerApi>;
+  /** Kernels this lane leases; undefined for all. */
+  kernels?: KernelName[];
+}
+
+export type CreateWorker = () => Worker;
+
+export const defaultCreateWorker: CreateWorker = () =>
+  new Worker(new URL('../worker/kernel-worker.ts', import.meta.url), { type: 'module', name: 'surge-kernel' });
+
+/** CPU workers by default: one per hardware thread but one, so the page stays responsive. */
+export function defaultCpuWorkers(): number {
+  return Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
+}
+
+/**
+ * The pool of kernel workers: CPU lanes on WASM, and at most one GPU lane. The WASM module
+ * is compiled once here, on the page, and sent to every worker, rather than compiled by each.
+ */
+export class WorkerPool {
+  readonly lanes: Lane[] = [];
+  private readonly handles: Worker[] = [];
+  private modules: Promise<{ exact: WebAssembly.Module; relaxed?: WebAssembly.Module }> | undefined;
+
+  constructor(private readonly createWorker: CreateWorker = defaultCreateWorker) {}
+
+  private compiledModules() {
+    this.modules ??= (async () => {
+      const exact = await surgeWasmModule('exact');
+      return relaxedSimdSupported() ? { exact, relaxed: await surgeWasmModule('relaxed') } : { exact };
+    })();
+    return this.modules;
+  }
+
+  /** Starts one worker with the shared modules; it is not a lane until `addLane`. */
+  async spawn(): Promise<Remote<KernelWorkerApi>> {
+    const handle = this.createWorker();
+    this.handles.push(handle);
+    const worker = wrap<KernelWorkerApi>(handle);
+    await worker.useWasmModules(await this.compiledModules());
+    return worker;
+  }
+
+  async addLane(backend: Backend, kernels?: KernelName[], worker?: Remote<KernelWorkerApi>): Promise<Lane> {
+    const lane: Lane = { id: this.lanes.length, backend, worker: worker ?? (await this.spawn()), ...(kernels ? { kernels } : {}) };
+    this.lanes.push(lane);
+    return lane;
+  }
+
+  /** What the first worker can run on (spawning it if needed). */
+  async probe(): Promise<{ probe: BackendProbe; worker: Remote<KernelWorkerApi> }> {
+    const worker = await this.spawn();
+    return { probe: await worker.probe(), worker };
+  }
+
+  terminate(): void {
+    for (const handle of this.handles) handle.terminate();
+    this.handles.length = 0;
+    this.lanes.length = 0;
+  }
+}
