@@ -33,8 +33,18 @@ function plan(threads: number, gpuAvailable: boolean, fallbackGpu: boolean): Ben
     { kernel: 'matmul-u32', backend: 'wasm', size: n, workers: 1 },
     { kernel: 'matmul-u32', backend: 'wasm', size: n, workers: pool },
   ];
+  const span = values.quick ? 1 << 24 : 1 << 28;
+  cases.push(
+    { kernel: 'primes', backend: 'wasm', size: span, workers: 1 },
+    { kernel: 'primes', backend: 'wasm', size: span, workers: pool },
+    { kernel: 'ts-baseline', baselineOf: 'primes', backend: 'typescript', size: 1 << 24, workers: 1 },
+  );
   if (gpuAvailable) {
-    cases.push({ kernel: 'matmul-f32', backend: 'webgpu', size: gpuN, workers: 1 }, { kernel: 'matmul-u32', backend: 'webgpu', size: gpuN, workers: 1 });
+    cases.push(
+      { kernel: 'matmul-f32', backend: 'webgpu', size: gpuN, workers: 1 },
+      { kernel: 'matmul-u32', backend: 'webgpu', size: gpuN, workers: 1 },
+      { kernel: 'primes', backend: 'webgpu', size: fallbackGpu ? 1 << 22 : 1 << 30, workers: 1 },
+    );
   }
   return values.kernel ? cases.filter((c) => values.kernel!.some((k) => c.kernel.startsWith(k) || c.baselineOf === k)) : cases;
 }

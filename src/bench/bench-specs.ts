@@ -1,3 +1,4 @@
+import { primesReference } from '../kernels/primes.ts';
 import type { WorkSpec } from '../protocol/schemas.ts';
 import type { BenchCase } from './bench-types.ts';
 
@@ -10,6 +11,9 @@ export interface KernelBenchSpec {
   unit: string;
 }
 
+/** Primes are benchmarked where sieving is real work: from 10¹², past the cheap small numbers. */
+const kPrimesLo = 1_000_000_000_000;
+
 /** What each kernel's benchmark computes at a given size, and how its rate is counted. */
 export function kernelBenchSpec(c: BenchCase): KernelBenchSpec {
   switch (c.kernel) {
@@ -18,10 +22,14 @@ export function kernelBenchSpec(c: BenchCase): KernelBenchSpec {
       const params = (n: number) => ({ seed: '0x5eed5eed5eed5eed', m: n, n, k: n, rowOffset: 0, colOffset: 0 });
       return {
         spec: { kernel: c.kernel, params: params(c.size) },
-        warmup: { kernel: c.kernel, params: params(Math.min(c.size, 128)) },
+        warmup: { kernel: c.kernel, params: params(Math.min(c.size, 256)) },
         work: () => (2 * c.size ** 3) / 1e9,
         unit: c.kernel === 'matmul-f32' ? 'GFLOP/s' : 'GOP/s',
       };
+    }
+    case 'primes': {
+      const params = (span: number) => ({ lo: kPrimesLo, hi: kPrimesLo + span, blockSize: 1 << 20 });
+      return { spec: { kernel: 'primes', params: params(c.size) }, warmup: { kernel: 'primes', params: params(1 << 22) }, work: () => c.size, unit: 'numbers/s' };
     }
     default:
       throw new Error(`no benchmark for ${c.kernel}`);
@@ -30,5 +38,15 @@ export function kernelBenchSpec(c: BenchCase): KernelBenchSpec {
 
 /** The straightforward TypeScript implementation of a kernel, timed on the page. */
 export function typescriptBaseline(c: BenchCase): { seconds: number; total: number; unit: string } {
-  throw new Error(`no TypeScript baseline for ${c.baselineOf}`);
+  switch (c.baselineOf) {
+    case 'primes': {
+      const params = { lo: kPrimesLo, hi: kPrimesLo + c.size, blockSize: 1 << 20 };
+      primesReference({ ...params, hi: kPrimesLo + (1 << 20) });
+      const started = performance.now();
+      primesReference(params);
+      return { seconds: (performance.now() - started) / 1000, total: c.size, unit: 'numbers/s' };
+    }
+    default:
+      throw new Error(`no TypeScript baseline for ${c.baselineOf}`);
+  }
 }

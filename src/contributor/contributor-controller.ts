@@ -352,9 +352,11 @@ export class ContributorController extends EventTarget {
     try {
       await worker.start({ spec, backend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });
     } catch (error) {
-      if (error instanceof GpuError && backend === 'webgpu') {
+      const tooLargeForGpu = error instanceof KernelError && error.code === 'SURGE_E_KERNEL_TOO_LARGE';
+      if ((error instanceof GpuError || tooLargeForGpu) && backend === 'webgpu') {
+        // No GPU now, or a unit larger than this GPU binds: this unit runs on WASM instead.
         backend = 'wasm';
-        fellBack = true;
+        fellBack = error instanceof GpuError;
         await worker.start({ spec, backend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });
       } else if (!(error instanceof KernelError)) {
         throw error;

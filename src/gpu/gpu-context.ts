@@ -1,4 +1,5 @@
 import { GpuError } from '../errors/gpu-error.ts';
+import { KernelError } from '../errors/kernel-error.ts';
 import { BufferPool } from './buffer-pool.ts';
 
 /** What the contributor page shows about the GPU in use. */
@@ -37,6 +38,17 @@ export class GpuContext {
       const code = error instanceof GPUOutOfMemoryError ? 'SURGE_E_GPU_OUT_OF_MEMORY' : 'SURGE_E_GPU_VALIDATION';
       this.failure ??= new GpuError(code, 'The GPU reported an error while running a kernel.', { details: error.message });
     });
+  }
+
+  /**
+   * Throws a KernelError that names the limit when a buffer of `bytes` would exceed what this
+   * device can allocate and bind, instead of letting WebGPU fail (the unit can run on WASM).
+   */
+  assertBindable(label: string, bytes: number): void {
+    const limit = Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+    if (bytes > limit) {
+      throw new KernelError('SURGE_E_KERNEL_TOO_LARGE', `${label} needs ${bytes} bytes, more than this GPU can bind (${limit}).`);
+    }
   }
 
   /** Throws the recorded failure, if any; runs call it before and after each submit. */

@@ -46,6 +46,9 @@ export class GpuMatmulRun implements KernelRun {
     const label = `matmul-${element}`;
     const { device, buffers: pool } = gpu;
     const { m, n, k } = params;
+    gpu.assertBindable(`${label} A`, m * k * 4);
+    gpu.assertBindable(`${label} B`, k * n * 4);
+    gpu.assertBindable(`${label} C`, m * n * 4);
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
     const buffers = {
       a: pool.acquire(`${label} A`, m * k * 4, storage),
