@@ -33,6 +33,12 @@ function plan(threads: number, gpuAvailable: boolean, fallbackGpu: boolean): Ben
     { kernel: 'matmul-u32', backend: 'wasm', size: n, workers: 1 },
     { kernel: 'matmul-u32', backend: 'wasm', size: n, workers: pool },
   ];
+  const side = values.quick ? 32 : 96;
+  cases.push(
+    { kernel: 'mandelbrot', backend: 'wasm', size: side, workers: 1 },
+    { kernel: 'mandelbrot', backend: 'wasm', size: side, workers: pool },
+    { kernel: 'ts-baseline', baselineOf: 'mandelbrot', backend: 'typescript', size: 16, workers: 1 },
+  );
   const span = values.quick ? 1 << 24 : 1 << 28;
   cases.push(
     { kernel: 'primes', backend: 'wasm', size: span, workers: 1 },
@@ -43,6 +49,7 @@ function plan(threads: number, gpuAvailable: boolean, fallbackGpu: boolean): Ben
     cases.push(
       { kernel: 'matmul-f32', backend: 'webgpu', size: gpuN, workers: 1 },
       { kernel: 'matmul-u32', backend: 'webgpu', size: gpuN, workers: 1 },
+      { kernel: 'mandelbrot', backend: 'webgpu', size: fallbackGpu ? 16 : 512, workers: 1 },
       { kernel: 'primes', backend: 'webgpu', size: fallbackGpu ? 1 << 22 : 1 << 30, workers: 1 },
     );
   }

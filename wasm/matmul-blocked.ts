@@ -10,7 +10,34 @@
 // floating-point pipeline (4 cycles, 2 per cycle), within x86-64's 16 vector registers.
 
 const kKc: i32 = 256;
+const kMc: i32 = 96;
 const kRows: i32 = 6;
+
+/** Bytes of scratch the host allocates for `matmulRows`: one packed block of A (kMc × kKc). */
+export function matmulScratchBytes(): i32 {
+  return kMc * kKc * 4;
+}
+
+// Packs rows [i0, i0 + rows) × columns [p0, p0 + kc) of A, rows a multiple of 6, so that each
+// micro-kernel step reads its six values of A from one place: packed[(block·kc + p)·6 + r].
+@inline
+function packA(a: usize, packed: usize, k: i32, i0: i32, rows: i32, p0: i32, kc: i32): void {
+  let dst = packed;
+  for (let block = 0; block < rows; block += kRows) {
+    const src = a + ((<usize>(i0 + block) * <usize>k + <usize>p0) << 2);
+    const rowBytes = <usize>k << 2;
+    for (let p = 0; p < kc; p++) {
+      const column = src + (<usize>p << 2);
+      store<u32>(dst, load<u32>(column));
+      store<u32>(dst, load<u32>(column + rowBytes), 4);
+      store<u32>(dst, load<u32>(column + 2 * rowBytes), 8);
+      store<u32>(dst, load<u32>(column + 3 * rowBytes), 12);
+      store<u32>(dst, load<u32>(column + 4 * rowBytes), 16);
+      store<u32>(dst, load<u32>(column + 5 * rowBytes), 20);
+      dst += 24;
+    }
+  }
+}
 
 // Panels of B: for each group of 8 columns, k rows of 8 contiguous values (32 bytes).
 export function packPanels(b: usize, packed: usize, n: i32, k: i32): void {
@@ -47,7 +74,7 @@ function add<T>(a: v128, b: v128): v128 {
 // loads two vectors of the packed panel, splats six values of A, and issues twelve
 // multiply-adds. `accumulate` adds to C (every chunk after the first) instead of storing.
 @inline
-function block6x8<T>(a: usize, panel: usize, c: usize, n: i32, k: i32, i: i32, j: i32, p0: i32, kc: i32, accumulate: bool): void {
+function block6x8<T>(packedA: usize, panel: usize, c: usize, n: i32, i: i32, j: i32, p0: i32, kc: i32, accumulate: bool): void {
   let c00 = v128.splat<i32>(0);
   let c01 = c00;
   let c10 = c00;
@@ -60,8 +87,7 @@ function block6x8<T>(a: usize, panel: usize, c: usize, n: i32, k: i32, i: i32, j
   let c41 = c00;
   let c50 = c00;
   let c51 = c00;
-  const rowBytes = <usize>k << 2;
-  let pa = a + ((<usize>i * <usize>k + <usize>p0) << 2);
+  let pa = packedA;
   let pb = panel + <usize>p0 * 32;
   const end = pb + <usize>kc * 32;
   while (pb < end) {
@@ -70,22 +96,22 @@ function block6x8<T>(a: usize, panel: usize, c: usize, n: i32, k: i32, i: i32, j
     let s = v128.load32_splat(pa);
     c00 = madd<T>(c00, s, b0);
     c01 = madd<T>(c01, s, b1);
-    s = v128.load32_splat(pa + rowBytes);
+    s = v128.load32_splat(pa, 4);
     c10 = madd<T>(c10, s, b0);
     c11 = madd<T>(c11, s, b1);
-    s = v128.load32_splat(pa + 2 * rowBytes);
+    s = v128.load32_splat(pa, 8);
     c20 = madd<T>(c20, s, b0);
     c21 = madd<T>(c21, s, b1);
-    s = v128.load32_splat(pa + 3 * rowBytes);
+    s = v128.load32_splat(pa, 12);
     c30 = madd<T>(c30, s, b0);
     c31 = madd<T>(c31, s, b1);
-    s = v128.load32_splat(pa + 4 * rowBytes);
+    s = v128.load32_splat(pa, 16);
     c40 = madd<T>(c40, s, b0);
     c41 = madd<T>(c41, s, b1);
-    s = v128.load32_splat(pa + 5 * rowBytes);
+    s = v128.load32_splat(pa, 20);
     c50 = madd<T>(c50, s, b0);
     c51 = madd<T>(c51, s, b1);
-    pa += 4;
+    pa += 24;
     pb += 32;
   }
   const strideC = <usize>n << 2;
@@ -163,21 +189,28 @@ function element<T>(a: usize, b: usize, c: usize, n: i32, k: i32, i: i32, j: i32
 }
 
 /**
- * Rows [rowStart, rowEnd) of C (m×n) = A (m×k) · B (k×n), with B also packed by
- * `packPanels`. For each chunk of the inner dimension, each panel chunk stays in cache while
- * all the slice's row blocks pass over it.
+ * Rows [rowStart, rowEnd) of C (m×n) = A (m×k) · B (k×n), with B packed by `packPanels` and
+ * `scratch` of `matmulScratchBytes()`. Loops, outermost first: chunks of kKc along k, blocks of
+ * kMc rows (A's block packed into scratch, held in L2), panels (a panel chunk, 8 KiB, held in
+ * L1), then 6-row micro-blocks.
  */
-export function matmulRows<T>(a: usize, b: usize, packed: usize, c: usize, n: i32, k: i32, rowStart: i32, rowEnd: i32): void {
+export function matmulRows<T>(a: usize, b: usize, packed: usize, scratch: usize, c: usize, n: i32, k: i32, rowStart: i32, rowEnd: i32): void {
   const panels = n >> 3;
-  const blockRowsEnd = rowStart + ((rowEnd - rowStart) / kRows) * kRows;
   for (let p0 = 0; p0 < k; p0 += kKc) {
     const kc = min(kKc, k - p0);
     const accumulate = p0 > 0;
-    for (let panel = 0; panel < panels; panel++) {
-      const panelPtr = packed + <usize>panel * <usize>k * 32;
-      const j = panel << 3;
-      for (let i = rowStart; i < blockRowsEnd; i += kRows) block6x8<T>(a, panelPtr, c, n, k, i, j, p0, kc, accumulate);
-      for (let i = blockRowsEnd; i < rowEnd; i++) row1x8<T>(a, panelPtr, c, n, k, i, j, p0, kc, accumulate);
+    for (let i0 = rowStart; i0 < rowEnd; i0 += kMc) {
+      const rows = min(kMc, rowEnd - i0);
+      const blockRows = (rows / kRows) * kRows;
+      packA(a, scratch, k, i0, blockRows, p0, kc);
+      for (let panel = 0; panel < panels; panel++) {
+        const panelPtr = packed + <usize>panel * <usize>k * 32;
+        const j = panel << 3;
+        for (let block = 0; block < blockRows; block += kRows) {
+          block6x8<T>(scratch + <usize>block * <usize>kc * 4, panelPtr, c, n, i0 + block, j, p0, kc, accumulate);
+        }
+        for (let i = i0 + blockRows; i < i0 + rows; i++) row1x8<T>(a, panelPtr, c, n, k, i, j, p0, kc, accumulate);
+      }
     }
   }
   for (let i = rowStart; i < rowEnd; i++) {

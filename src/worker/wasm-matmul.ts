@@ -19,7 +19,7 @@ export class WasmMatmulRun implements KernelRun {
     private readonly wasm: SurgeWasmExports,
     private readonly element: MatmulElement,
     private readonly params: MatmulParams,
-    private readonly pointers: { a: number; b: number; packed: number; c: number },
+    private readonly pointers: { a: number; b: number; packed: number; scratch: number; c: number },
     rowsDone: number,
   ) {
     this.rowsDone = rowsDone;
@@ -29,7 +29,13 @@ export class WasmMatmulRun implements KernelRun {
     assertMatmulFits(params);
     const wasm = await instantiateSurgeWasm(module);
     const { m, n, k } = params;
-    const pointers = { a: wasm.alloc(m * k * 4), b: wasm.alloc(k * n * 4), packed: wasm.alloc(k * (n & ~7) * 4 + 16), c: wasm.alloc(m * n * 4) };
+    const pointers = {
+      a: wasm.alloc(m * k * 4),
+      b: wasm.alloc(k * n * 4),
+      packed: wasm.alloc(k * (n & ~7) * 4 + 16),
+      scratch: wasm.alloc(wasm.matmulScratchBytes()),
+      c: wasm.alloc(m * n * 4),
+    };
     const [key0, key1] = seedToKey(params.seed);
     const asFloat = element === 'f32' ? 1 : 0;
     wasm.philoxFill(pointers.a, key0, key1, matmulStreams.a, params.rowOffset, 0, m, k, asFloat);
@@ -46,14 +52,14 @@ export class WasmMatmulRun implements KernelRun {
 
   async step(budgetMs: number): Promise<number> {
     const { m, n, k } = this.params;
-    const { a, b, packed, c } = this.pointers;
+    const { a, b, packed, scratch, c } = this.pointers;
     const rows = this.element === 'f32' ? this.wasm.matmulF32Rows : this.wasm.matmulU32Rows;
     const started = performance.now();
     // At least one slice per step, so a step always makes progress.
     for (let first = true; this.rowsDone < m && (first || performance.now() - started < budgetMs); first = false) {
       const end = Math.min(m, this.rowsDone + this.sizer.next(budgetMs - (performance.now() - started)));
       const sliceStarted = performance.now();
-      rows(a, b, packed, c, n, k, this.rowsDone, end);
+      rows(a, b, packed, scratch, c, n, k, this.rowsDone, end);
       this.sizer.record(end - this.rowsDone, performance.now() - sliceStarted);
       this.rowsDone = end;
     }

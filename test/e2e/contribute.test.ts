@@ -70,7 +70,7 @@ describe('contributing from the page', () => {
           };
         }),
     );
-    expect(calibration.map((record) => record.kernel).sort()).toEqual(['matmul-f32', 'matmul-u32', 'primes']);
+    expect(calibration.map((record) => record.kernel).sort()).toEqual(['mandelbrot', 'matmul-f32', 'matmul-u32', 'primes']);
     for (const record of calibration) expect(record.wasm).toBeGreaterThan(record.webgpu);
     expect(Number(await page.getByTestId('credit').textContent())).toBeGreaterThan(0);
     const owner = (await page.getByTestId('owner').textContent())!.trim().toLowerCase();
