@@ -1,5 +1,6 @@
 import type { Hex, PrivateKeyAccount } from 'viem';
 import { keccak256 } from 'viem';
+import { KernelError } from '../src/errors/kernel-error.ts';
 import { kernelDefinitions } from '../src/kernels/registry.ts';
 import { errorCodes } from '../src/protocol/error-codes.ts';
 import type { ReceiptDomain, WorkReceipt } from '../src/protocol/receipt.ts';
@@ -8,6 +9,7 @@ import type { Db } from './db/database.ts';
 import { HttpError } from './http-error.ts';
 import { countersign, receiptDigest, receiptSigner } from './receipts.ts';
 import { validateOutput } from './validators/validate-output.ts';
+import type { Verdict } from './validators/verdict.ts';
 
 export interface IntakeContext {
   db: Db;
@@ -103,7 +105,18 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
       'output',
     );
   }
-  const verdict = validateOutput(spec, output);
+  const verdict = await validateOutput(spec, output).catch((error: unknown): Verdict => {
+    // The unit's data inputs could not be read here (a URL down, or its bytes changed): that is
+    // no fault of the contributor's, so the result waits in their outbox and comes back later.
+    if (error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_')) {
+      throw new HttpError(
+        503,
+        errorCodes.inputUnavailable,
+        `The coordinator cannot read this unit's inputs right now (${error.shortMessage}); send the result again later.`,
+      );
+    }
+    throw error;
+  });
   const countersignature = verdict.valid ? await countersign(context.coordinator, digest) : null;
 
   const outcome = await db.transaction().execute(async (trx) => {

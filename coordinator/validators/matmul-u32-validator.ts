@@ -1,4 +1,4 @@
-import { matmulInputA, matmulInputB } from '../../src/kernels/matmul.ts';
+import { matmulInputs } from '../../src/kernels/matmul.ts';
 import type { MatmulParams } from '../../src/protocol/schemas.ts';
 import type { Verdict } from './verdict.ts';
 
@@ -8,10 +8,9 @@ import type { Verdict } from './verdict.ts';
  * probability at most 1/2 (when e = 2³¹), so `trials` trials miss a wrong result with
  * probability at most 2^−trials; each costs O(mk + kn + mn).
  */
-export function validateMatmulU32(params: MatmulParams, output: Uint8Array, trials: number, random: () => number): Verdict {
+export async function validateMatmulU32(params: MatmulParams, output: Uint8Array, trials: number, random: () => number): Promise<Verdict> {
   const { m, n, k } = params;
-  const a = matmulInputA(params, 'u32');
-  const b = matmulInputB(params, 'u32');
+  const { a, b } = await matmulInputs(params, 'u32');
   const c = new Uint32Array(output.buffer.slice(output.byteOffset, output.byteOffset + output.byteLength));
   const r = new Uint32Array(n);
   const br = new Uint32Array(k);

@@ -11,7 +11,7 @@ const kF32Trials = 3;
 const kU32Trials = 24;
 
 /** The validator of each kernel, with the coordinator's own randomness. */
-export function validateOutput(spec: WorkSpec, output: Uint8Array): Verdict {
+export async function validateOutput(spec: WorkSpec, output: Uint8Array): Promise<Verdict> {
   const random = secureUniforms();
   switch (spec.kernel) {
     case 'matmul-f32':

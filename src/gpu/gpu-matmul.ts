@@ -2,7 +2,7 @@ import blockedSource from '../../shaders/matmul-blocked.wgsl?raw';
 import f32Source from '../../shaders/matmul-f32.wgsl?raw';
 import u32Source from '../../shaders/matmul-u32.wgsl?raw';
 import type { KernelRun } from '../kernels/kernel.ts';
-import { assertMatmulFits, decodeMatmulCheckpoint, encodeMatmulCheckpoint, type MatmulElement, matmulStreams } from '../kernels/matmul.ts';
+import { assertMatmulFits, decodeMatmulCheckpoint, encodeMatmulCheckpoint, type MatmulElement, matmulDataInputs, matmulStreams } from '../kernels/matmul.ts';
 import { seedToKey } from '../kernels/philox.ts';
 import type { MatmulParams } from '../protocol/schemas.ts';
 import { SliceSizer } from '../worker/slice-sizer.ts';
@@ -42,6 +42,7 @@ export class GpuMatmulRun implements KernelRun {
 
   static async create(gpu: GpuContext, element: MatmulElement, params: MatmulParams, checkpoint?: Uint8Array): Promise<GpuMatmulRun> {
     assertMatmulFits(params);
+    const data = await matmulDataInputs(params);
     gpu.throwIfFailed();
     const label = `matmul-${element}`;
     const { device, buffers: pool } = gpu;
@@ -58,9 +59,14 @@ export class GpuMatmulRun implements KernelRun {
     };
     const scratch: GPUBuffer[] = [];
     try {
+      if (data) {
+        device.queue.writeBuffer(buffers.a, 0, data.a);
+        device.queue.writeBuffer(buffers.b, 0, data.b);
+      }
       const key = seedToKey(params.seed);
       const asFloat = element === 'f32';
       await gpu.submitAndWait(`${label} inputs`, (encoder) => {
+        if (data) return;
         encodePhiloxFill(gpu, encoder, buffers.a, { key, stream: matmulStreams.a, row0: params.rowOffset, col0: 0, rows: m, cols: k, asFloat }, scratch);
         encodePhiloxFill(gpu, encoder, buffers.b, { key, stream: matmulStreams.b, row0: 0, col0: params.colOffset, rows: k, cols: n, asFloat }, scratch);
       });

@@ -1,5 +1,6 @@
 import { KernelError } from '../errors/kernel-error.ts';
 import type { MatmulParams } from '../protocol/schemas.ts';
+import { resolveInput } from './input-ref.ts';
 import { philox4x32, seedToKey, u32ToUnitF32 } from './philox.ts';
 
 /**
@@ -77,6 +78,26 @@ export function matmulInputB(p: MatmulParams, element: 'u32'): Uint32Array;
 export function matmulInputB(p: MatmulParams, element: MatmulElement): Float32Array | Uint32Array {
   const out = element === 'f32' ? new Float32Array(p.k * p.n) : new Uint32Array(p.k * p.n);
   return generate(p.seed, matmulStreams.b, 0, p.colOffset, p.k, p.n, out);
+}
+
+/**
+ * A unit's A and B as bytes when it carries them as data (`params.inputs`), fetched and
+ * checked; undefined when they come from the seed.
+ */
+export async function matmulDataInputs(p: MatmulParams): Promise<{ a: Uint8Array; b: Uint8Array } | undefined> {
+  if (!p.inputs) return undefined;
+  const [a, b] = await Promise.all([resolveInput(p.inputs.a, p.m * p.k * 4, 'matmul input A'), resolveInput(p.inputs.b, p.k * p.n * 4, 'matmul input B')]);
+  return { a, b };
+}
+
+/** A unit's A and B, from its data inputs or its seed, as typed arrays of the element type. */
+export async function matmulInputs(p: MatmulParams, element: 'f32'): Promise<{ a: Float32Array; b: Float32Array }>;
+export async function matmulInputs(p: MatmulParams, element: 'u32'): Promise<{ a: Uint32Array; b: Uint32Array }>;
+export async function matmulInputs(p: MatmulParams, element: MatmulElement): Promise<{ a: Float32Array | Uint32Array; b: Float32Array | Uint32Array }> {
+  const data = await matmulDataInputs(p);
+  const view = (bytes: Uint8Array) => (element === 'f32' ? new Float32Array(bytes.slice().buffer) : new Uint32Array(bytes.slice().buffer));
+  if (data) return { a: view(data.a), b: view(data.b) };
+  return element === 'f32' ? { a: matmulInputA(p, 'f32'), b: matmulInputB(p, 'f32') } : { a: matmulInputA(p, 'u32'), b: matmulInputB(p, 'u32') };
 }
 
 /**

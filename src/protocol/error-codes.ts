@@ -18,6 +18,7 @@ export const errorCodes = {
   receiptSignature: 'SURGE_E_RECEIPT_SIGNATURE',
   resultShape: 'SURGE_E_RESULT_SHAPE',
   resultInvalid: 'SURGE_E_RESULT_INVALID',
+  inputUnavailable: 'SURGE_E_INPUT_UNAVAILABLE',
   internal: 'SURGE_E_INTERNAL',
 } as const;
 

@@ -18,7 +18,30 @@ export const kernelNames = ['matmul-f32', 'matmul-u32', 'mandelbrot', 'primes'] 
 export const KernelNameSchema = Type.Union(kernelNames.map((name) => Type.Literal(name)));
 export type KernelName = (typeof kernelNames)[number];
 
-/** A block of a large matrix product C = A·B whose inputs come from a Philox seed (matmul-f32, matmul-u32). */
+/**
+ * Real input data, when a unit's inputs are not generated from a seed: inline (base64, for
+ * small inputs) or by URL with the SHA-256 of its bytes, which every reader checks.
+ */
+export const InputRefSchema = Type.Union([
+  Type.Object(
+    { inline: Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', maxLength: 4 * 1024 * 1024, description: 'the bytes in base64' }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      url: Type.String({ pattern: '^https?://', maxLength: 2048, description: 'where the bytes are (CORS-readable from the contributor page)' }),
+      sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'the SHA-256 of the bytes, in hex' }),
+    },
+    { additionalProperties: false },
+  ),
+]);
+export type InputRef = Static<typeof InputRefSchema>;
+
+/**
+ * A block of a large matrix product C = A·B (matmul-f32, matmul-u32). The inputs come from
+ * the Philox seed, unless `inputs` gives this block's A (m×k) and B (k×n) as data: row-major,
+ * little-endian f32 or u32.
+ */
 export const MatmulParamsSchema = Type.Object(
   {
     seed: Type.String({ pattern: '^0x[0-9a-f]{16}$', description: 'the 64-bit Philox key of the job, in hex' }),
@@ -27,6 +50,7 @@ export const MatmulParamsSchema = Type.Object(
     k: Type.Integer({ minimum: 1, maximum: 65535 }),
     rowOffset: Type.Integer({ minimum: 0, maximum: 0xffff_ffff }),
     colOffset: Type.Integer({ minimum: 0, maximum: 0xffff_ffff }),
+    inputs: Type.Optional(Type.Object({ a: InputRefSchema, b: InputRefSchema }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );

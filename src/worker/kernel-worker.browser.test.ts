@@ -8,6 +8,7 @@ import { KernelError } from '../errors/kernel-error.ts';
 import type { SurgeError } from '../errors/surge-error.ts';
 import { matmulInputA, matmulInputB } from '../kernels/matmul.ts';
 import { matmulF32Reference } from '../kernels/matmul-f32.ts';
+import { matmulU32Reference } from '../kernels/matmul-u32.ts';
 import type { Backend, MatmulParams } from '../protocol/schemas.ts';
 
 let harness: WorkerHarness;
@@ -69,6 +70,19 @@ describe.each(backends)('on %s, in a worker', (backend) => {
         }
       }
     }
+  });
+
+  it('computes a unit whose inputs are inline data instead of a seed', async ({ skip }) => {
+    skipWithout(backend, skip);
+    const m = 9;
+    const n = 13;
+    const k = 21;
+    const a = Uint32Array.from({ length: m * k }, (_, i) => Math.imul(i + 1, 0x9e3779b1) >>> 0);
+    const b = Uint32Array.from({ length: k * n }, (_, i) => Math.imul(i + 7, 0x85ebca6b) >>> 0);
+    const inline = (values: Uint32Array) => ({ inline: btoa(String.fromCharCode(...new Uint8Array(values.buffer))) });
+    const params: MatmulParams = { seed: '0x0000000000000000', m, n, k, rowOffset: 0, colOffset: 0, inputs: { a: inline(a), b: inline(b) } };
+    const output = await runToEnd(harness.worker, { kernel: 'matmul-u32', params }, backend);
+    expect(fnv1a(output)).toBe(fnv1a(new Uint8Array(matmulU32Reference(a, b, m, n, k).buffer)));
   });
 
   it('resumes matmul from a checkpoint taken mid-unit and gives the same bytes', async ({ skip }) => {

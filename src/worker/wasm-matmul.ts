@@ -1,5 +1,5 @@
 import type { KernelRun } from '../kernels/kernel.ts';
-import { assertMatmulFits, decodeMatmulCheckpoint, encodeMatmulCheckpoint, type MatmulElement, matmulStreams } from '../kernels/matmul.ts';
+import { assertMatmulFits, decodeMatmulCheckpoint, encodeMatmulCheckpoint, type MatmulElement, matmulDataInputs, matmulStreams } from '../kernels/matmul.ts';
 import { seedToKey } from '../kernels/philox.ts';
 import type { MatmulParams } from '../protocol/schemas.ts';
 import { SliceSizer } from './slice-sizer.ts';
@@ -27,6 +27,7 @@ export class WasmMatmulRun implements KernelRun {
 
   static async create(module: WebAssembly.Module, element: MatmulElement, params: MatmulParams, checkpoint?: Uint8Array): Promise<WasmMatmulRun> {
     assertMatmulFits(params);
+    const data = await matmulDataInputs(params);
     const wasm = await instantiateSurgeWasm(module);
     const { m, n, k } = params;
     const pointers = {
@@ -36,10 +37,15 @@ export class WasmMatmulRun implements KernelRun {
       scratch: wasm.alloc(wasm.matmulScratchBytes()),
       c: wasm.alloc(m * n * 4),
     };
-    const [key0, key1] = seedToKey(params.seed);
-    const asFloat = element === 'f32' ? 1 : 0;
-    wasm.philoxFill(pointers.a, key0, key1, matmulStreams.a, params.rowOffset, 0, m, k, asFloat);
-    wasm.philoxFill(pointers.b, key0, key1, matmulStreams.b, 0, params.colOffset, k, n, asFloat);
+    if (data) {
+      new Uint8Array(wasm.memory.buffer, pointers.a, data.a.byteLength).set(data.a);
+      new Uint8Array(wasm.memory.buffer, pointers.b, data.b.byteLength).set(data.b);
+    } else {
+      const [key0, key1] = seedToKey(params.seed);
+      const asFloat = element === 'f32' ? 1 : 0;
+      wasm.philoxFill(pointers.a, key0, key1, matmulStreams.a, params.rowOffset, 0, m, k, asFloat);
+      wasm.philoxFill(pointers.b, key0, key1, matmulStreams.b, 0, params.colOffset, k, n, asFloat);
+    }
     wasm.packPanels(pointers.b, pointers.packed, n, k);
     let rowsDone = 0;
     if (checkpoint) {
