@@ -8,7 +8,7 @@ import { registerErrorTransfer } from '../errors/worker-transfer.ts';
 import { adapterLabel } from '../gpu/gpu-context.ts';
 import type { ReceiptDomain } from '../protocol/receipt.ts';
 import type { Backend, InfoResponse, KernelName, Lease, WorkSpec } from '../protocol/schemas.ts';
-import { loadSettings, type Settings, type StoredLease, type StoredSession, type SurgeDb } from '../storage/surge-db.ts';
+import { loadSettings, type StoredLease, type StoredSession, type SurgeDb } from '../storage/surge-db.ts';
 import { loadOrCreateOwnerKey } from '../wallet/owner-key.ts';
 import { signWorkReceipt } from '../wallet/receipt-signer.ts';
 import { sessionGrantMessage } from '../wallet/session-grant.ts';
@@ -174,35 +174,44 @@ export class ContributorController extends EventTarget {
     this.pool = pool;
     const { probe, worker: first } = await pool.probe();
     this.probe = probe;
-    await this.buildLanes(pool, settings, probe, first);
-    const backends = [...new Set(pool.lanes.map((lane) => lane.backend))];
-    const cpuWorkers = pool.lanes.filter((lane) => lane.backend === 'wasm').length;
-    this.update({ backends, cpuWorkers, device: deviceLabel(backends, probe), state: 'running' });
-    await this.refreshCredit();
-    await this.flushOutbox();
-    await Promise.all(pool.lanes.map((lane) => this.runLane(lane)));
-  }
-
-  /**
-   * CPU lanes on WASM, plus a GPU lane for the kernels that calibration measured faster on
-   * the GPU. A forced backend gives only that kind of lane.
-   */
-  private async buildLanes(pool: WorkerPool, settings: Settings, probe: BackendProbe, first: Lane['worker']): Promise<void> {
+    const laneRuns: Promise<void>[] = [];
     if (settings.backend === 'webgpu') {
       requireWebGpu(probe);
       await pool.addLane('webgpu', undefined, first);
+    } else {
+      const cpuWorkers = Math.max(1, settings.cpuWorkers ?? defaultCpuWorkers());
+      await pool.addLane('wasm', undefined, first);
+      for (let i = 1; i < cpuWorkers; i++) await pool.addLane('wasm');
+      if (settings.backend === 'auto' && probe.webgpu.available) laneRuns.push(this.calibrateThenRunGpuLane(pool, probe));
+    }
+    this.showLanes();
+    this.update({ state: 'running' });
+    await this.refreshCredit();
+    await this.flushOutbox();
+    laneRuns.push(...pool.lanes.map((lane) => this.runLane(lane)));
+    await Promise.all(laneRuns);
+  }
+
+  private showLanes(): void {
+    const lanes = this.pool?.lanes ?? [];
+    const backends = [...new Set(lanes.map((lane) => lane.backend))];
+    this.update({ backends, cpuWorkers: lanes.filter((lane) => lane.backend === 'wasm').length, device: deviceLabel(backends, this.probe!) });
+  }
+
+  /**
+   * Measures, in a worker of its own while the CPU workers already compute, which kernels
+   * this GPU runs faster than WASM (once per device; cached), and adds a GPU lane for those.
+   */
+  private async calibrateThenRunGpuLane(pool: WorkerPool, probe: BackendProbe): Promise<void> {
+    const worker = await pool.spawn();
+    const gpuKernels = gpuFasterKernels(await calibrate(this.options.db, worker, probe));
+    if (gpuKernels.length === 0 || this.stopped) {
+      pool.retire(worker);
       return;
     }
-    const cpuWorkers = Math.max(1, settings.cpuWorkers ?? defaultCpuWorkers());
-    let gpuKernels: KernelName[] = [];
-    if (settings.backend === 'auto' && probe.webgpu.available) {
-      this.update({ notice: 'Measuring this device (once)…' });
-      gpuKernels = gpuFasterKernels(await calibrate(this.options.db, first, probe));
-      this.update({ notice: undefined });
-    }
-    await pool.addLane('wasm', undefined, first);
-    for (let i = 1; i < cpuWorkers; i++) await pool.addLane('wasm');
-    if (gpuKernels.length > 0) await pool.addLane('webgpu', gpuKernels);
+    const lane = await pool.addLane('webgpu', gpuKernels, worker);
+    this.showLanes();
+    await this.runLane(lane);
   }
 
   private sleepUntilWoken(timeoutMs?: number): Promise<void> {
@@ -237,6 +246,7 @@ export class ContributorController extends EventTarget {
         gpuFailures = fellBack ? gpuFailures + 1 : 0;
         if (gpuFailures >= kMaxGpuFailures && lane.backend === 'webgpu') {
           lane.backend = 'wasm';
+          this.showLanes();
           this.update({ notice: 'The GPU failed repeatedly; this worker now computes on the CPU (WASM).' });
         }
       } finally {

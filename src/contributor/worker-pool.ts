@@ -29,6 +29,7 @@ export function defaultCpuWorkers(): number {
 export class WorkerPool {
   readonly lanes: Lane[] = [];
   private readonly handles: Worker[] = [];
+  private readonly workers: Remote<KernelWorkerApi>[] = [];
   private modules: Promise<{ exact: WebAssembly.Module; relaxed?: WebAssembly.Module }> | undefined;
 
   constructor(private readonly createWorker: CreateWorker = defaultCreateWorker) {}
@@ -44,10 +45,20 @@ export class WorkerPool {
   /** Starts one worker with the shared modules; it is not a lane until `addLane`. */
   async spawn(): Promise<Remote<KernelWorkerApi>> {
     const handle = this.createWorker();
-    this.handles.push(handle);
     const worker = wrap<KernelWorkerApi>(handle);
+    this.handles.push(handle);
+    this.workers.push(worker);
     await worker.useWasmModules(await this.compiledModules());
     return worker;
+  }
+
+  /** Ends a worker that did not become a lane (the GPU calibration worker, when the GPU lost). */
+  retire(worker: Remote<KernelWorkerApi>): void {
+    const index = this.workers.indexOf(worker);
+    if (index < 0) return;
+    this.handles[index]!.terminate();
+    this.handles.splice(index, 1);
+    this.workers.splice(index, 1);
   }
 
   async addLane(backend: Backend, kernels?: KernelName[], worker?: Remote<KernelWorkerApi>): Promise<Lane> {
@@ -65,6 +76,7 @@ export class WorkerPool {
   terminate(): void {
     for (const handle of this.handles) handle.terminate();
     this.handles.length = 0;
+    this.workers.length = 0;
     this.lanes.length = 0;
   }
 }

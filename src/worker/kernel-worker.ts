@@ -70,20 +70,23 @@ const api: KernelWorkerApi = {
 
   async calibrate(spec, backend, budgetMs): Promise<number> {
     const plan = (kernelDefinitions[spec.kernel].plan as (params: WorkSpec['params']) => { operations: number })(spec.params);
-    let operations = 0;
-    let timedFrom: number | undefined;
+    // Whole units back to back until the budget is spent. The first step warms up (compiles
+    // pipelines, lets the WASM tier up) and is timed apart: it counts only when it is all
+    // there is, as on a backend so slow that one step outlasts the budget.
+    const warmup = { operations: 0, ms: 0 };
+    const timed = { operations: 0, ms: 0 };
     const deadline = performance.now() + budgetMs;
     try {
-      // Whole units back to back until the budget is spent. The first step warms up
-      // (compiles pipelines, lets the WASM tier up) and is not counted.
       while (performance.now() < deadline) {
         const trial = await startRun(spec, { spec, backend });
         try {
           let last = 0;
           while (last < 1 && performance.now() < deadline) {
+            const stepStarted = performance.now();
             const progress = await trial.step(20);
-            if (timedFrom === undefined) timedFrom = performance.now();
-            else operations += (progress - last) * plan.operations;
+            const sample = warmup.ms === 0 ? warmup : timed;
+            sample.ms += Math.max(performance.now() - stepStarted, 0.01);
+            sample.operations += (progress - last) * plan.operations;
             last = progress;
           }
         } finally {
@@ -93,8 +96,8 @@ const api: KernelWorkerApi = {
     } catch {
       return 0;
     }
-    const seconds = timedFrom === undefined ? 0 : (performance.now() - timedFrom) / 1000;
-    return seconds > 0 ? operations / seconds : 0;
+    const sample = timed.operations > 0 ? timed : warmup;
+    return sample.ms > 0 ? sample.operations / (sample.ms / 1000) : 0;
   },
 
   async start(request: StartRequest): Promise<void> {

@@ -58,20 +58,24 @@ describe('contributing from the page', () => {
 
     // Automatic choice by measurement: this machine's WebGPU adapter is SwiftShader, a CPU
     // emulation that calibration finds slower than WASM for every kernel, so no GPU worker.
-    expect(await page.getByTestId('backend').textContent()).toBe('WebAssembly');
-    const calibration = await page.evaluate(
-      () =>
-        new Promise<{ kernel: string; wasm: number; webgpu: number }[]>((done, fail) => {
-          const open = indexedDB.open('surge');
-          open.onsuccess = () => {
-            const request = open.result.transaction('calibration').objectStore('calibration').getAll();
-            request.onsuccess = () => done(request.result);
-            request.onerror = () => fail(request.error);
-          };
-        }),
-    );
+    const readCalibration = () =>
+      page.evaluate(
+        () =>
+          new Promise<{ kernel: string; wasm: number; webgpu: number }[]>((done, fail) => {
+            const open = indexedDB.open('surge');
+            open.onsuccess = () => {
+              const request = open.result.transaction('calibration').objectStore('calibration').getAll();
+              request.onsuccess = () => done(request.result);
+              request.onerror = () => fail(request.error);
+            };
+          }),
+      );
+    // Calibration runs beside the CPU worker, which computes from the start.
+    await expect.poll(async () => (await readCalibration()).length, { timeout: 60_000, interval: 500 }).toBe(4);
+    const calibration = await readCalibration();
     expect(calibration.map((record) => record.kernel).sort()).toEqual(['mandelbrot', 'matmul-f32', 'matmul-u32', 'primes']);
     for (const record of calibration) expect(record.wasm).toBeGreaterThan(record.webgpu);
+    expect(await page.getByTestId('backend').textContent()).toBe('WebAssembly');
     expect(Number(await page.getByTestId('credit').textContent())).toBeGreaterThan(0);
     const owner = (await page.getByTestId('owner').textContent())!.trim().toLowerCase();
     const credits = await coordinator.db.selectFrom('credits').selectAll().where('owner', '=', owner).execute();
