@@ -164,6 +164,14 @@ describe('bad input is refused with a 4xx, a stable code and the field', () => {
     expectError(await post('/v1/results', body), 400, 'SURGE_E_RECEIPT_MISMATCH', 'receipt.resultHash');
   });
 
+  it('a sequence number past the uint64 range', async () => {
+    const alice = await contributor();
+    const l = await lease(alice);
+    const body = await resultBody(alice, l, correctOutput(l));
+    body.receipt.seq = '18446744073709551616';
+    expectError(await post('/v1/results', body), 400, 'SURGE_E_BAD_REQUEST', 'receipt.seq');
+  });
+
   it('a receipt signed for another chain', async () => {
     const alice = await contributor();
     const l = await lease(alice);
@@ -213,6 +221,36 @@ describe('results and credit', () => {
     const bob = await contributor();
     const reissued = await lease(bob);
     expect(reissued.unitId).toBe(l.unitId);
+  });
+
+  it('never gives an owner a unit it returned a wrong result for', async () => {
+    const alice = await contributor();
+    const l = await lease(alice);
+    const wrong = new Uint8Array(correctOutput(l).byteLength);
+    expectError(await post('/v1/results', await resultBody(alice, l, wrong)), 422, 'SURGE_E_RESULT_INVALID');
+    const next = await lease(alice);
+    expect(next.unitId).not.toBe(l.unitId);
+    const unit = await coordinator.db.selectFrom('units').select(['state', 'errors']).where('id', '=', l.unitId).executeTakeFirstOrThrow();
+    expect(unit).toEqual({ state: 'ready', errors: 1 });
+  });
+
+  it('accepts a late result while its unit has not been offered again, and refuses one for a unit someone else completed', async () => {
+    const alice = await contributor();
+    const bob = await contributor();
+    const l = await lease(alice);
+    coordinator.clock.now += coordinator.config.leaseMs + 1;
+    expect((await post('/v1/results', await resultBody(alice, l, correctOutput(l)))).statusCode).toBe(200);
+    // Carol's lease expires, Dave gets the unit and completes it, then Carol's result arrives.
+    const carol = await contributor();
+    const dave = await contributor();
+    const carols = await lease(carol);
+    coordinator.clock.now += coordinator.config.leaseMs + 1;
+    const daves = await lease(dave);
+    expect(daves.unitId).toBe(carols.unitId);
+    expect((await post('/v1/results', await resultBody(dave, daves, correctOutput(daves)))).statusCode).toBe(200);
+    expectError(await post('/v1/results', await resultBody(carol, carols, correctOutput(carols))), 409, 'SURGE_E_LEASE_CLOSED', 'lease');
+    expect((await credit(carol)).validatedResults).toBe(0);
+    expect((await credit(bob)).validatedResults).toBe(0);
   });
 
   it('refuses an output of the wrong size', async () => {

@@ -20,13 +20,27 @@ export async function leaseUnit(
       .where('jobs.status', '=', 'active')
       .$if(kernels !== undefined, (qb) => qb.where('units.kernel', 'in', kernels!))
       .where((eb) => eb.or([eb('units.state', '=', 'ready'), eb.and([eb('units.state', '=', 'leased'), eb('units.lease_deadline', '<', now)])]))
+      // An owner whose result for a unit was invalid never gets that unit again, so one
+      // client cannot fail a unit by returning garbage over and over.
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('leases as earlier')
+              .select('earlier.id')
+              .whereRef('earlier.unit_id', '=', 'units.id')
+              .where('earlier.owner', '=', owner)
+              .where('earlier.state', '=', 'invalid'),
+          ),
+        ),
+      )
       .orderBy('units.id')
       .limit(1)
       .executeTakeFirst();
     if (!unit) return undefined;
     const deadline = now + leaseMs;
     const id = `0x${randomBytes(32).toString('hex')}`;
-    await trx.updateTable('units').set({ state: 'leased', lease_deadline: deadline }).where('id', '=', unit.id).execute();
+    await trx.updateTable('units').set({ state: 'leased', lease_deadline: deadline, current_lease: id }).where('id', '=', unit.id).execute();
     await trx.insertInto('leases').values({ id, unit_id: unit.id, session, owner, deadline, state: 'open', created_at: now }).execute();
     return {
       id,

@@ -18,8 +18,38 @@ export interface IntakeContext {
   now: number;
 }
 
-/** After this many invalid results a unit is failed rather than reissued. */
+/** After this many invalid results (from as many owners) a unit is failed rather than reissued. */
 const kMaxUnitErrors = 5;
+
+/** How long a unit is held for a result the coordinator could not validate yet (inputs unreachable). */
+const kInputRetryHoldMs = 60 * 60 * 1000;
+
+/**
+ * A result counts while its lease is the one the unit is out on: before the deadline, and
+ * after it too until the unit is offered to someone else (BOINC accepts late results the
+ * work unit still needs). A unit completed by another result closes every other lease.
+ */
+function assertUnitStillOut(lease: { id: string; deadline: number; unitState: string; currentLease: string | null }, now: number): void {
+  if (lease.unitState === 'done')
+    throw new HttpError(409, errorCodes.leaseClosed, 'This unit was already completed by another result; lease new work.', 'lease');
+  if (lease.currentLease !== lease.id && lease.deadline < now) {
+    throw new HttpError(410, errorCodes.leaseExpired, 'This lease passed its deadline and its unit was offered again; lease new work.', 'lease');
+  }
+}
+
+/** Extends a lease and its unit's deadline, while the unit is still out on that lease. */
+async function holdLease(db: Db, leaseId: string, unitId: number, until: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const held = await trx
+      .updateTable('units')
+      .set({ lease_deadline: until })
+      .where('id', '=', unitId)
+      .where('current_lease', '=', leaseId)
+      .where('lease_deadline', '<', until)
+      .executeTakeFirst();
+    if (Number(held.numUpdatedRows) > 0) await trx.updateTable('leases').set({ deadline: until }).where('id', '=', leaseId).execute();
+  });
+}
 
 type StoredResult = { outcome: 'validated' | 'invalid'; reason: string | null; credit: number; countersignature: string | null };
 
@@ -44,6 +74,8 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   if (receipt.lease.toLowerCase() !== body.lease.toLowerCase()) {
     throw new HttpError(400, errorCodes.receiptMismatch, 'receipt.lease differs from the lease the result is sent for.', 'receipt.lease');
   }
+  if (BigInt(receipt.seq) >= 2n ** 64n) throw new HttpError(400, errorCodes.badRequest, 'receipt.seq is over the uint64 range.', 'receipt.seq');
+  if (BigInt(receipt.units) >= 2n ** 256n) throw new HttpError(400, errorCodes.badRequest, 'receipt.units is over the uint256 range.', 'receipt.units');
   const digest = receiptDigest(domain, receipt);
   const previous = await db.selectFrom('results').selectAll().where('digest', '=', digest).executeTakeFirst();
   if (previous) return repeatVerdict(digest, previous);
@@ -61,6 +93,8 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
       'units.kernel',
       'units.params',
       'units.credit',
+      'units.state as unitState',
+      'units.current_lease as currentLease',
     ])
     .where('leases.id', '=', body.lease.toLowerCase())
     .executeTakeFirst();
@@ -92,8 +126,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
     );
   }
   if (lease.state !== 'open') throw new HttpError(409, errorCodes.leaseClosed, `This lease is already closed (${lease.state}); lease new work.`, 'lease');
-  if (lease.deadline < now)
-    throw new HttpError(410, errorCodes.leaseExpired, 'This lease passed its deadline and its unit was offered again; lease new work.', 'lease');
+  assertUnitStillOut(lease, now);
 
   const spec = { kernel: lease.kernel, params: JSON.parse(lease.params) } as WorkSpec;
   const expectedBytes = (kernelDefinitions[spec.kernel].outputBytes as (params: WorkSpec['params']) => number)(spec.params);
@@ -105,10 +138,12 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
       'output',
     );
   }
-  const verdict = await validateOutput(spec, output).catch((error: unknown): Verdict => {
+  const verdict = await validateOutput(spec, output).catch(async (error: unknown): Promise<Verdict> => {
     // The unit's data inputs could not be read here (a URL down, or its bytes changed): that is
     // no fault of the contributor's, so the result waits in their outbox and comes back later.
     if (error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_')) {
+      // Hold the unit for this lease meanwhile, so the retry is not refused as expired.
+      await holdLease(db, lease.id, lease.unit_id, now + kInputRetryHoldMs);
       throw new HttpError(
         503,
         errorCodes.inputUnavailable,
@@ -122,9 +157,15 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   const outcome = await db.transaction().execute(async (trx) => {
     // Re-read inside the transaction: another request may have closed the lease meanwhile.
     const current = await trx.selectFrom('leases').select('state').where('id', '=', lease.id).executeTakeFirstOrThrow();
+    const unit = await trx
+      .selectFrom('units')
+      .select(['state as unitState', 'current_lease as currentLease', 'errors'])
+      .where('id', '=', lease.unit_id)
+      .executeTakeFirstOrThrow();
     const judged = await trx.selectFrom('results').selectAll().where('digest', '=', digest).executeTakeFirst();
     if (judged) return { repeat: judged } as const;
     if (current.state !== 'open') throw new HttpError(409, errorCodes.leaseClosed, `This lease is already closed (${current.state}); lease new work.`, 'lease');
+    assertUnitStillOut({ ...unit, id: lease.id, deadline: lease.deadline }, now);
     let credit = 0;
     if (verdict.valid) {
       const credited = await trx
@@ -134,15 +175,17 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
         .executeTakeFirst();
       credit = Number(credited.numInsertedOrUpdatedRows ?? 0n) > 0 ? Number(lease.credit) : 0;
       await trx.updateTable('leases').set({ state: 'validated' }).where('id', '=', lease.id).execute();
-      await trx.updateTable('units').set({ state: 'done', lease_deadline: null }).where('id', '=', lease.unit_id).execute();
+      await trx.updateTable('units').set({ state: 'done', lease_deadline: null, current_lease: null }).where('id', '=', lease.unit_id).execute();
     } else {
       await trx.updateTable('leases').set({ state: 'invalid' }).where('id', '=', lease.id).execute();
-      const unit = await trx.selectFrom('units').select('errors').where('id', '=', lease.unit_id).executeTakeFirstOrThrow();
+      // Each invalid result comes from a different owner (the feeder never gives an owner a
+      // unit it failed), so kMaxUnitErrors means that many independent failures.
       const errors = unit.errors + 1;
       await trx
         .updateTable('units')
-        .set({ errors, state: errors >= kMaxUnitErrors ? 'failed' : 'ready', lease_deadline: null })
+        .set({ errors, state: errors >= kMaxUnitErrors ? 'failed' : 'ready', lease_deadline: null, current_lease: null })
         .where('id', '=', lease.unit_id)
+        .where('current_lease', '=', lease.id)
         .execute();
     }
     await trx

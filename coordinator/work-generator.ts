@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { formatFixed, type MandelbrotTileRequest, mandelbrotTile, parseFixed } from '../src/kernels/fixed-point.ts';
+import { assertMandelbrotFits, mandelbrot } from '../src/kernels/mandelbrot.ts';
 import { matmulF32 } from '../src/kernels/matmul-f32.ts';
-import type { MatmulParams } from '../src/protocol/schemas.ts';
+import { assertPrimesFits, primes } from '../src/kernels/primes.ts';
+import type { KernelName, MandelbrotParams, MatmulParams, PrimesParams } from '../src/protocol/schemas.ts';
 import type { DemoJobConfig } from './config.ts';
 import type { Db } from './db/database.ts';
 
@@ -20,48 +23,123 @@ export function creditFor(operations: number): number {
   return Math.max(1, Math.round(operations / 1e6));
 }
 
-/** The work generator: splits a matmul job into block units, all in one transaction. */
+/**
+ * The largest output a unit may have: its result travels as base64 in a JSON body, and the
+ * coordinator's body limit is 4 MiB.
+ */
+export const kMaxUnitOutputBytes = 3 * 1024 * 1024;
+
+/** The work generator for a matmul job: one unit per block of C. */
 export async function createMatmulJob(db: Db, spec: MatmulJobSpec, now = Date.now()): Promise<number> {
+  if (spec.block * spec.block * 4 > kMaxUnitOutputBytes) {
+    throw new Error(`a ${spec.block}×${spec.block} block's output is over ${kMaxUnitOutputBytes} bytes; use a smaller block`);
+  }
+  const units: UnitRow[] = [];
+  for (let rowOffset = 0; rowOffset < spec.rows; rowOffset += spec.block) {
+    for (let colOffset = 0; colOffset < spec.cols; colOffset += spec.block) {
+      const params: MatmulParams = {
+        seed: spec.seed,
+        m: Math.min(spec.block, spec.rows - rowOffset),
+        n: Math.min(spec.block, spec.cols - colOffset),
+        k: spec.k,
+        rowOffset,
+        colOffset,
+      };
+      units.push({ kernel: 'matmul-f32', version: matmulF32.version, params, operations: matmulF32.plan(params).operations });
+    }
+  }
+  const job = { seed: spec.seed, rows: spec.rows, cols: spec.cols, k: spec.k, block: spec.block };
+  return insertJob(db, { name: spec.name, purpose: spec.purpose, kernel: 'matmul-f32', params: job }, units, now);
+}
+
+interface UnitRow {
+  kernel: KernelName;
+  version: number;
+  params: unknown;
+  operations: number;
+}
+
+/** Inserts a job and its units in one transaction. */
+async function insertJob(db: Db, job: { name: string; purpose: string; kernel: KernelName; params: unknown }, units: UnitRow[], now: number): Promise<number> {
   return db.transaction().execute(async (trx) => {
-    const job = await trx
+    const inserted = await trx
       .insertInto('jobs')
-      .values({
-        name: spec.name,
-        purpose: spec.purpose,
-        kernel: matmulF32.name,
-        params: JSON.stringify({ seed: spec.seed, rows: spec.rows, cols: spec.cols, k: spec.k, block: spec.block }),
-        status: 'active',
-        created_at: now,
-      })
+      .values({ name: job.name, purpose: job.purpose, kernel: job.kernel, params: JSON.stringify(job.params), status: 'active', created_at: now })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const units = [];
-    for (let rowOffset = 0; rowOffset < spec.rows; rowOffset += spec.block) {
-      for (let colOffset = 0; colOffset < spec.cols; colOffset += spec.block) {
-        const params: MatmulParams = {
-          seed: spec.seed,
-          m: Math.min(spec.block, spec.rows - rowOffset),
-          n: Math.min(spec.block, spec.cols - colOffset),
-          k: spec.k,
-          rowOffset,
-          colOffset,
-        };
-        units.push({
-          job_id: job.id,
-          kernel: matmulF32.name,
-          kernel_version: matmulF32.version,
-          params: JSON.stringify(params),
-          credit: creditFor(matmulF32.plan(params).operations),
+    await trx
+      .insertInto('units')
+      .values(
+        units.map((unit) => ({
+          job_id: inserted.id,
+          kernel: unit.kernel,
+          kernel_version: unit.version,
+          params: JSON.stringify(unit.params),
+          credit: creditFor(unit.operations),
           state: 'ready' as const,
           lease_deadline: null,
+          current_lease: null,
           errors: 0,
           created_at: now,
-        });
-      }
-    }
-    await trx.insertInto('units').values(units).execute();
-    return job.id;
+        })),
+      )
+      .execute();
+    return inserted.id;
   });
+}
+
+export interface MandelbrotJobSpec extends MandelbrotTileRequest {
+  name: string;
+  purpose: string;
+  /** Pixels per side of one unit's tile. */
+  tile: number;
+}
+
+/** The work generator for a Mandelbrot image: one unit per tile, with exact fixed-point offsets. */
+export async function createMandelbrotJob(db: Db, spec: MandelbrotJobSpec, now = Date.now()): Promise<number> {
+  const image = mandelbrotTile(spec);
+  assertMandelbrotFits(image);
+  const step = parseFixed(image.step);
+  const units: UnitRow[] = [];
+  for (let row = 0; row < spec.height; row += spec.tile) {
+    for (let column = 0; column < spec.width; column += spec.tile) {
+      const params: MandelbrotParams = {
+        x0: formatFixed(parseFixed(image.x0) + BigInt(column) * step, 'x0'),
+        y0: formatFixed(parseFixed(image.y0) + BigInt(row) * step, 'y0'),
+        step: image.step,
+        width: Math.min(spec.tile, spec.width - column),
+        height: Math.min(spec.tile, spec.height - row),
+        maxIterations: spec.maxIterations,
+      };
+      if (params.width * params.height * 4 > kMaxUnitOutputBytes)
+        throw new Error(`a ${spec.tile}×${spec.tile} tile's output is over ${kMaxUnitOutputBytes} bytes`);
+      units.push({ kernel: 'mandelbrot', version: mandelbrot.version, params, operations: mandelbrot.plan(params).operations });
+    }
+  }
+  return insertJob(db, { name: spec.name, purpose: spec.purpose, kernel: 'mandelbrot', params: { ...image, tile: spec.tile } }, units, now);
+}
+
+export interface PrimesJobSpec {
+  name: string;
+  purpose: string;
+  lo: number;
+  hi: number;
+  /** Numbers per unit. */
+  span: number;
+  blockSize: number;
+}
+
+/** The work generator for a prime count: one unit per span of [lo, hi), counted per block. */
+export async function createPrimesJob(db: Db, spec: PrimesJobSpec, now = Date.now()): Promise<number> {
+  const units: UnitRow[] = [];
+  for (let lo = spec.lo; lo < spec.hi; lo += spec.span) {
+    const params: PrimesParams = { lo, hi: Math.min(spec.hi, lo + spec.span), blockSize: spec.blockSize };
+    assertPrimesFits(params);
+    if (primes.outputBytes(params) > kMaxUnitOutputBytes)
+      throw new Error(`a unit of ${spec.span} numbers in blocks of ${spec.blockSize} has too large an output`);
+    units.push({ kernel: 'primes', version: primes.version, params, operations: primes.plan(params).operations });
+  }
+  return insertJob(db, { name: spec.name, purpose: spec.purpose, kernel: 'primes', params: spec }, units, now);
 }
 
 export function randomSeed(): string {

@@ -77,6 +77,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('credits_by_owner').on('credits').column('owner').execute();
     },
   },
+  '0002-unit-current-lease': {
+    async up(db: Kysely<unknown>) {
+      // The lease a unit is out on now, so a late or invalid result of an earlier lease cannot
+      // reopen or close a unit that was offered again.
+      await db.schema.alterTable('units').addColumn('current_lease', 'text').execute();
+      await db.schema.createIndex('leases_by_unit_owner').on('leases').columns(['unit_id', 'owner']).execute();
+    },
+  },
 };
 
 class InlineMigrations implements MigrationProvider {

@@ -21,6 +21,8 @@ export interface UnitsTable {
   credit: number;
   state: 'ready' | 'leased' | 'done' | 'failed';
   lease_deadline: number | null;
+  /** The lease the unit is out on now; null when it is not leased. */
+  current_lease: string | null;
   errors: number;
   created_at: number;
 }

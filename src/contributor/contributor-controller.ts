@@ -7,7 +7,7 @@ import { errorMessage, SurgeError } from '../errors/surge-error.ts';
 import { registerErrorTransfer } from '../errors/worker-transfer.ts';
 import { adapterLabel } from '../gpu/gpu-context.ts';
 import type { ReceiptDomain } from '../protocol/receipt.ts';
-import type { Backend, InfoResponse, KernelName, Lease, WorkSpec } from '../protocol/schemas.ts';
+import type { Backend, InfoResponse, KernelName, WorkSpec } from '../protocol/schemas.ts';
 import { loadSettings, type StoredLease, type StoredSession, type SurgeDb } from '../storage/surge-db.ts';
 import { loadOrCreateOwnerKey } from '../wallet/owner-key.ts';
 import { signWorkReceipt } from '../wallet/receipt-signer.ts';
@@ -160,11 +160,16 @@ export class ContributorController extends EventTarget {
     this.update({ units: unit ? [...others, unit].sort((a, b) => a.lane - b.lane) : others });
   }
 
+  /** Stops every lane and worker and shows why; leases in progress stay in IndexedDB. */
   private fail(error: unknown): void {
     console.error(error);
-    this.update({ state: 'error', notice: errorMessage(error), units: [] });
+    this.stopped = true;
+    this.wakeAll();
     clearInterval(this.outboxTimer);
+    this.pool?.terminate();
+    this.pool = undefined;
     this.loop = undefined;
+    this.update({ state: 'error', notice: errorMessage(error), units: [] });
   }
 
   private async run(): Promise<void> {
@@ -180,6 +185,8 @@ export class ContributorController extends EventTarget {
       await pool.addLane('webgpu', undefined, first);
     } else {
       const cpuWorkers = Math.max(1, settings.cpuWorkers ?? defaultCpuWorkers());
+      // The probe opened a GPU device in this worker; as a CPU worker it needs none.
+      await first.releaseGpu();
       await pool.addLane('wasm', undefined, first);
       for (let i = 1; i < cpuWorkers; i++) await pool.addLane('wasm');
       if (settings.backend === 'auto' && probe.webgpu.available) laneRuns.push(this.calibrateThenRunGpuLane(pool, probe));
@@ -305,90 +312,119 @@ export class ContributorController extends EventTarget {
   /** A lease kept in IndexedDB from before a reload that no other lane holds, else a new one; undefined after waiting when there is no work. */
   private async nextLease(lane: Lane): Promise<StoredLease | undefined> {
     const db = this.options.db;
-    const now = Date.now();
-    for (const stored of await db.getAll('leases')) {
-      if (stored.coordinator !== this.client.baseUrl || Date.parse(stored.lease.deadline) <= now) {
-        await db.delete('leases', stored.lease.id);
-        continue;
-      }
-      if (this.activeLeases.has(stored.lease.id) || (lane.kernels && !lane.kernels.includes(stored.lease.kernel))) continue;
-      return stored;
-    }
-    const request = () => ({ session: this.session!.address, backends: [lane.backend], ...(lane.kernels ? { kernels: lane.kernels } : {}) });
-    await this.ensureSession();
-    let answer: Awaited<ReturnType<CoordinatorClient['lease']>>;
     try {
-      answer = await this.client.lease(request());
-    } catch (error) {
-      if (error instanceof ApiError && (error.code === 'SURGE_E_SESSION_UNKNOWN' || error.code === 'SURGE_E_SESSION_EXPIRED')) {
-        await this.ensureSession(true);
-        answer = await this.client.lease(request());
-      } else if (error instanceof ApiError && error.retryable) {
-        this.update({ state: 'waiting', notice: `${error.shortMessage} Trying again shortly.` });
-        await this.sleepUntilWoken(5000);
-        if (!this.paused && !this.stopped) this.update({ state: 'running' });
-        return undefined;
-      } else {
-        throw error;
+      // Every path below needs the session: a resumed lease's result is sent under it too.
+      await this.ensureSession();
+      const now = Date.now();
+      for (const stored of await db.getAll('leases')) {
+        if (stored.coordinator !== this.client.baseUrl || Date.parse(stored.lease.deadline) <= now || !stored.session) {
+          await db.delete('leases', stored.lease.id);
+          continue;
+        }
+        if (this.activeLeases.has(stored.lease.id) || (lane.kernels && !lane.kernels.includes(stored.lease.kernel))) continue;
+        return stored;
       }
-    }
-    if (!answer.lease) {
-      this.update({ state: 'waiting', notice: 'No work is available right now; asking again shortly.' });
-      await this.sleepUntilWoken(answer.retryAfterMs);
-      if (!this.paused && !this.stopped) this.update({ state: 'running', notice: undefined });
+      let answer: Awaited<ReturnType<CoordinatorClient['lease']>>;
+      try {
+        answer = await this.client.lease(this.leaseRequest(lane));
+      } catch (error) {
+        if (!(error instanceof ApiError && (error.code === 'SURGE_E_SESSION_UNKNOWN' || error.code === 'SURGE_E_SESSION_EXPIRED'))) throw error;
+        await this.ensureSession(true);
+        answer = await this.client.lease(this.leaseRequest(lane));
+      }
+      if (!answer.lease) {
+        this.update({ state: 'waiting', notice: 'No work is available right now; asking again shortly.' });
+        await this.sleepUntilWoken(answer.retryAfterMs);
+        if (!this.paused && !this.stopped) this.update({ state: 'running', notice: undefined });
+        return undefined;
+      }
+      const session = this.session!;
+      const stored: StoredLease = {
+        lease: answer.lease,
+        coordinator: this.client.baseUrl,
+        session: { privateKey: session.privateKey, address: session.address },
+        receivedAt: new Date().toISOString(),
+      };
+      await db.put('leases', stored);
+      if (this.snapshot.state === 'waiting') this.update({ state: 'running', notice: undefined });
+      return stored;
+    } catch (error) {
+      // The coordinator is down or the network is: wait and ask again, computing nothing.
+      if (!(error instanceof ApiError && error.retryable)) throw error;
+      this.update({ state: 'waiting', notice: `${error.shortMessage} Trying again shortly.` });
+      await this.sleepUntilWoken(5000);
+      if (!this.paused && !this.stopped) this.update({ state: 'running' });
       return undefined;
     }
-    const stored: StoredLease = { lease: answer.lease, coordinator: this.client.baseUrl, receivedAt: new Date().toISOString() };
-    await db.put('leases', stored);
-    if (this.snapshot.state === 'waiting') this.update({ state: 'running', notice: undefined });
-    return stored;
+  }
+
+  private leaseRequest(lane: Lane) {
+    return { session: this.session!.address, backends: [lane.backend], ...(lane.kernels ? { kernels: lane.kernels } : {}) };
   }
 
   /**
    * Runs one leased unit on a lane to its result and queues the signed result in the outbox.
-   * Returns true when the GPU failed and the unit finished on WASM instead.
+   * A GPU failure anywhere (start, step, checkpoint, read-back) moves the unit to WASM from
+   * its last saved checkpoint. Returns true when the GPU failed.
    */
   private async compute(stored: StoredLease, lane: Lane): Promise<boolean> {
     const { lease } = stored;
-    const { worker } = lane;
     let backend = lane.backend;
-    let fellBack = false;
+    let gpuFailed = false;
+    for (;;) {
+      try {
+        const output = await this.runUnit(stored, lane, backend);
+        if (output) await this.queueResult(stored, output);
+        return gpuFailed;
+      } catch (error) {
+        const tooLargeForGpu = error instanceof KernelError && error.code === 'SURGE_E_KERNEL_TOO_LARGE';
+        if (backend === 'webgpu' && (error instanceof GpuError || tooLargeForGpu)) {
+          // No GPU now, or a unit larger than this GPU binds: this unit runs on WASM instead.
+          backend = 'wasm';
+          gpuFailed ||= error instanceof GpuError;
+          if (error instanceof GpuError) this.update({ notice: `${error.shortMessage} Continuing this unit on the CPU (WASM).` });
+          continue;
+        }
+        if (error instanceof KernelError && error.code === 'SURGE_E_KERNEL_CHECKPOINT' && stored.checkpoint) {
+          // A checkpoint that does not fit its unit is dropped; the unit starts over.
+          delete stored.checkpoint;
+          await this.options.db.put('leases', stored);
+          continue;
+        }
+        if (error instanceof KernelError) {
+          // This unit cannot run here (bad parameters, unreadable inputs): let it go to someone else.
+          await this.options.db.delete('leases', lease.id);
+          this.update({ notice: `Skipped unit #${lease.unitId}: ${error.shortMessage}` });
+          return gpuFailed;
+        }
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Starts a unit on one backend from its last saved checkpoint and steps it to the end,
+   * checkpointing to IndexedDB every few seconds and on pause. Returns the output, or
+   * undefined when the controller stopped first.
+   */
+  private async runUnit(stored: StoredLease, lane: Lane, backend: Backend): Promise<Uint8Array | undefined> {
+    const { lease } = stored;
+    const { worker } = lane;
+    const spec = { kernel: lease.kernel, params: lease.params } as WorkSpec;
     const show = (progress: number) =>
       this.showUnit(
         { lane: lane.id, backend, id: lease.unitId, kernel: lease.kernel, jobName: lease.jobName, jobPurpose: lease.jobPurpose, progress },
         lane.id,
       );
-    const spec = { kernel: lease.kernel, params: lease.params } as WorkSpec;
-    try {
-      await worker.start({ spec, backend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });
-    } catch (error) {
-      const tooLargeForGpu = error instanceof KernelError && error.code === 'SURGE_E_KERNEL_TOO_LARGE';
-      if ((error instanceof GpuError || tooLargeForGpu) && backend === 'webgpu') {
-        // No GPU now, or a unit larger than this GPU binds: this unit runs on WASM instead.
-        backend = 'wasm';
-        fellBack = error instanceof GpuError;
-        await worker.start({ spec, backend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });
-      } else if (!(error instanceof KernelError)) {
-        throw error;
-      } else if (error.code !== 'SURGE_E_KERNEL_CHECKPOINT') {
-        // This unit cannot run here (too large, unknown kernel): let it go to someone else.
-        await this.options.db.delete('leases', lease.id);
-        this.update({ notice: `Skipped unit #${lease.unitId}: ${error.shortMessage}` });
-        return false;
-      } else {
-        // A checkpoint that does not fit its unit is dropped; the unit starts over.
-        await worker.start({ spec, backend });
-      }
-    }
+    await worker.start({ spec, backend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });
     let progress = 0;
     let lastCheckpoint = performance.now();
     show(progress);
-
     while (progress < 1) {
       if (this.stopped) {
         await this.saveCheckpoint(stored, await worker.checkpoint());
         await worker.cancel();
-        return fellBack;
+        return undefined;
       }
       if (this.paused) {
         await this.saveCheckpoint(stored, await worker.checkpoint());
@@ -396,28 +432,14 @@ export class ContributorController extends EventTarget {
         await this.sleepUntilWoken();
         continue;
       }
-      try {
-        progress = await worker.step(kStepBudgetMs);
-      } catch (error) {
-        if (!(error instanceof GpuError) || backend !== 'webgpu') throw error;
-        // The GPU went away mid-unit: carry on with WASM from the last checkpoint.
-        backend = 'wasm';
-        fellBack = true;
-        this.update({ notice: `${error.shortMessage} Continuing this unit on the CPU (WASM).` });
-        const saved = (await this.options.db.get('leases', lease.id))?.checkpoint;
-        await worker.start({ spec, backend, ...(saved ? { checkpoint: saved } : {}) });
-        continue;
-      }
+      progress = await worker.step(kStepBudgetMs);
       show(progress);
       if (progress < 1 && performance.now() - lastCheckpoint > kCheckpointEveryMs) {
         await this.saveCheckpoint(stored, await worker.checkpoint());
         lastCheckpoint = performance.now();
       }
     }
-
-    const output = await worker.finish();
-    await this.queueResult(lease, output);
-    return fellBack;
+    return worker.finish();
   }
 
   private async saveCheckpoint(stored: StoredLease, checkpoint: Uint8Array): Promise<void> {
@@ -425,12 +447,15 @@ export class ContributorController extends EventTarget {
     await this.options.db.put('leases', stored);
   }
 
-  private async queueResult(lease: Lease, output: Uint8Array): Promise<void> {
+  private async queueResult(stored: StoredLease, output: Uint8Array): Promise<void> {
+    const { lease } = stored;
     const session = this.session!;
     const seq = session.nextSeq++;
     await this.options.db.put('keys', session, 'session');
     const domain = this.info!.domain as ReceiptDomain;
-    const signed = await signWorkReceipt({ session: privateKeyToAccount(session.privateKey), owner: session.owner, domain, lease, output, seq });
+    // Signed by the session the lease was issued to, which may predate a renewal.
+    const signer = privateKeyToAccount(stored.session.privateKey);
+    const signed = await signWorkReceipt({ session: signer, owner: session.owner, domain, lease, output, seq });
     await this.outbox.add(
       {
         digest: signed.digest,

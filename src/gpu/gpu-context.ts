@@ -95,13 +95,30 @@ export class GpuContext {
     return pipeline;
   }
 
-  /** Submits one command buffer and waits for the GPU to finish it; throws a GpuError on loss. */
+  /**
+   * Submits one command buffer and waits for the GPU to finish it. Errors the device reports
+   * for this submit (validation, out of memory) are caught in error scopes, and a device lost
+   * meanwhile wins the race against completion, so a step never counts work the GPU did not do.
+   */
   async submitAndWait(label: string, encode: (encoder: GPUCommandEncoder) => void): Promise<void> {
     this.throwIfFailed();
-    const encoder = this.device.createCommandEncoder({ label });
+    const { device } = this;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label });
     encode(encoder);
-    this.device.queue.submit([encoder.finish()]);
-    await this.device.queue.onSubmittedWorkDone();
+    device.queue.submit([encoder.finish()]);
+    // Scopes pop innermost first: validation, then out-of-memory.
+    const scopes = Promise.all([device.popErrorScope(), device.popErrorScope()]);
+    const done = Promise.all([device.queue.onSubmittedWorkDone(), scopes]).then(([, errors]) => errors);
+    // The constructor's device.lost handler was attached first, so it has set `failure` by
+    // the time this race resolves as lost.
+    const outcome = await Promise.race([done, device.lost.then(() => 'lost' as const)]);
+    if (outcome !== 'lost') {
+      const [validationError, memoryError] = outcome;
+      if (memoryError) this.failure ??= new GpuError('SURGE_E_GPU_OUT_OF_MEMORY', `The GPU ran out of memory in ${label}.`, { details: memoryError.message });
+      if (validationError) this.failure ??= new GpuError('SURGE_E_GPU_VALIDATION', `The GPU refused ${label}.`, { details: validationError.message });
+    }
     this.throwIfFailed();
   }
 
@@ -113,13 +130,16 @@ export class GpuContext {
       await this.submitAndWait(`${label} readback`, (encoder) => encoder.copyBufferToBuffer(source, 0, staging, 0, bytes));
       try {
         await staging.mapAsync(GPUMapMode.READ, 0, bytes);
-      } catch (error) {
-        this.throwIfFailed();
-        throw error;
+      } catch (cause) {
+        // mapAsync fails when the device goes away, sometimes before device.lost settles.
+        this.failure ??= new GpuError('SURGE_E_GPU_DEVICE_LOST', `Reading ${label} back from the GPU failed.`, { cause });
       }
-      const copy = new Uint8Array(staging.getMappedRange(0, bytes).slice(0));
-      staging.unmap();
-      return copy;
+      this.throwIfFailed();
+      try {
+        return new Uint8Array(staging.getMappedRange(0, bytes).slice(0));
+      } finally {
+        staging.unmap();
+      }
     } finally {
       this.buffers.release(staging);
     }

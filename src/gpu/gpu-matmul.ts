@@ -42,6 +42,8 @@ export class GpuMatmulRun implements KernelRun {
 
   static async create(gpu: GpuContext, element: MatmulElement, params: MatmulParams, checkpoint?: Uint8Array): Promise<GpuMatmulRun> {
     assertMatmulFits(params);
+    // Checked before any buffer is taken, so a bad checkpoint leaks nothing.
+    const restored = checkpoint ? decodeMatmulCheckpoint(checkpoint, params) : undefined;
     const data = await matmulDataInputs(params);
     gpu.throwIfFailed();
     const label = `matmul-${element}`;
@@ -76,12 +78,8 @@ export class GpuMatmulRun implements KernelRun {
     } finally {
       for (const buffer of scratch) pool.release(buffer);
     }
-    let rowsDone = 0;
-    if (checkpoint) {
-      const restored = decodeMatmulCheckpoint(checkpoint, params);
-      if (restored.rowsDone > 0) device.queue.writeBuffer(buffers.c, 0, restored.rows);
-      rowsDone = restored.rowsDone;
-    }
+    if (restored && restored.rowsDone > 0) device.queue.writeBuffer(buffers.c, 0, restored.rows);
+    const rowsDone = restored?.rowsDone ?? 0;
     const pipeline = gpu.pipeline(label, [sources[element], blockedSource]);
     const bindGroup = device.createBindGroup({
       label,

@@ -12,6 +12,9 @@ function fromBase64(text: string): Uint8Array {
   return bytes;
 }
 
+/** How long fetching an input may take before it counts as unreachable. */
+const kFetchTimeoutMs = 30_000;
+
 /**
  * The bytes of an input given as data: decoded inline, or fetched and checked against its
  * SHA-256, so a contributor computes (and a validator checks) exactly the data the requester
@@ -24,7 +27,7 @@ export async function resolveInput(ref: InputRef, expectedBytes: number, what: s
   } else {
     let response: Response;
     try {
-      response = await fetch(ref.url);
+      response = await fetch(ref.url, { signal: AbortSignal.timeout(kFetchTimeoutMs) });
     } catch (cause) {
       throw new KernelError('SURGE_E_KERNEL_INPUT_FETCH', `${what}: ${ref.url} could not be fetched.`, { cause });
     }

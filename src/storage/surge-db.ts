@@ -38,6 +38,8 @@ export interface StoredSession extends StoredKey {
 export interface StoredLease {
   lease: Lease;
   coordinator: string;
+  /** The session key the lease was issued to: its result must be signed with it, even after a renewal. */
+  session: StoredKey;
   checkpoint?: Uint8Array;
   receivedAt: string;
 }

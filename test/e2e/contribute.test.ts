@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMandelbrotJob } from '../../coordinator/work-generator.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/test-coordinator.ts';
 
@@ -126,6 +127,61 @@ describe('contributing from the page', () => {
     const results = await coordinator.db.selectFrom('results').select(['digest', 'outcome']).execute();
     expect(results.every((r) => r.outcome === 'validated')).toBe(true);
     await page.context().close();
+  });
+
+  it('resumes a unit left in IndexedDB by a closed tab from its checkpoint, and its result is validated', async () => {
+    // A coordinator of its own with one slow unit: a Mandelbrot tile inside the set, where every
+    // pixel runs to maxIterations (about a second of WASM), so the tab can close mid-unit.
+    const slow = await startTestCoordinator({ staticDir: distDir, demo: undefined });
+    try {
+      await createMandelbrotJob(slow.db, {
+        name: 'Slow tile',
+        purpose: 'a tile inside the main cardioid',
+        centerX: '-0.1',
+        centerY: '0.05',
+        pixelSize: 2n ** 70n,
+        width: 24,
+        height: 24,
+        tile: 24,
+        maxIterations: 300_000,
+      });
+      await slow.app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = slow.app.server.address() as { port: number };
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${port}`);
+      await page.getByRole('button', { name: 'Start contributing' }).click();
+      await expect.poll(() => page.getByTestId('unit').count(), { timeout: 30_000, interval: 50 }).toBe(1);
+      // Pausing checkpoints the unit in progress to IndexedDB; then the tab goes away.
+      await page.getByRole('button', { name: 'Pause' }).click();
+      const saved = () =>
+        page.evaluate(
+          () =>
+            new Promise<{ id: string; checkpointBytes: number }[]>((done, fail) => {
+              const open = indexedDB.open('surge');
+              open.onsuccess = () => {
+                const request = open.result.transaction('leases').objectStore('leases').getAll();
+                request.onsuccess = () => done(request.result.map((s) => ({ id: s.lease.id, checkpointBytes: s.checkpoint?.byteLength ?? 0 })));
+                request.onerror = () => fail(request.error);
+              };
+            }),
+        );
+      await expect.poll(async () => (await saved())[0]?.checkpointBytes ?? 0, { timeout: 10_000, interval: 100 }).toBeGreaterThan(4);
+      const leaseId = (await saved())[0]!.id;
+      await page.reload();
+      await page.getByRole('button', { name: 'Start contributing' }).click();
+      await expect
+        .poll(async () => (await slow.db.selectFrom('results').select('outcome').where('lease_id', '=', leaseId).executeTakeFirst())?.outcome, {
+          timeout: 90_000,
+          interval: 250,
+        })
+        .toBe('validated');
+      expect(await slow.db.selectFrom('leases').select('id').execute()).toHaveLength(1);
+      expect(await page.getByTestId('state').textContent()).not.toBe('Stopped by an error');
+      await context.close();
+    } finally {
+      await slow.close();
+    }
   });
 
   it('runs on WebGPU when the setting forces it', async () => {
