@@ -90,27 +90,80 @@ function block6x8<T>(packedA: usize, panel: usize, c: usize, n: i32, i: i32, j: 
   let pa = packedA;
   let pb = panel + <usize>p0 * 32;
   const end = pb + <usize>kc * 32;
+  // Integers: two steps of k per trip (half the loop overhead, more room for the scheduler)
+  // measured 30% faster; with f32 fused multiply-adds it measured slower, so f32 takes one.
+  const pairsEnd = isFloat<T>() ? pb : pb + <usize>(kc & ~1) * 32;
+  while (pb < pairsEnd) {
+    {
+      const b0 = v128.load(pb, 0);
+      const b1 = v128.load(pb, 16);
+      let s = v128.load32_splat(pa, 0);
+      c00 = madd<T>(c00, s, b0);
+      c01 = madd<T>(c01, s, b1);
+      s = v128.load32_splat(pa, 4);
+      c10 = madd<T>(c10, s, b0);
+      c11 = madd<T>(c11, s, b1);
+      s = v128.load32_splat(pa, 8);
+      c20 = madd<T>(c20, s, b0);
+      c21 = madd<T>(c21, s, b1);
+      s = v128.load32_splat(pa, 12);
+      c30 = madd<T>(c30, s, b0);
+      c31 = madd<T>(c31, s, b1);
+      s = v128.load32_splat(pa, 16);
+      c40 = madd<T>(c40, s, b0);
+      c41 = madd<T>(c41, s, b1);
+      s = v128.load32_splat(pa, 20);
+      c50 = madd<T>(c50, s, b0);
+      c51 = madd<T>(c51, s, b1);
+    }
+    {
+      const b0 = v128.load(pb, 32);
+      const b1 = v128.load(pb, 48);
+      let s = v128.load32_splat(pa, 24);
+      c00 = madd<T>(c00, s, b0);
+      c01 = madd<T>(c01, s, b1);
+      s = v128.load32_splat(pa, 28);
+      c10 = madd<T>(c10, s, b0);
+      c11 = madd<T>(c11, s, b1);
+      s = v128.load32_splat(pa, 32);
+      c20 = madd<T>(c20, s, b0);
+      c21 = madd<T>(c21, s, b1);
+      s = v128.load32_splat(pa, 36);
+      c30 = madd<T>(c30, s, b0);
+      c31 = madd<T>(c31, s, b1);
+      s = v128.load32_splat(pa, 40);
+      c40 = madd<T>(c40, s, b0);
+      c41 = madd<T>(c41, s, b1);
+      s = v128.load32_splat(pa, 44);
+      c50 = madd<T>(c50, s, b0);
+      c51 = madd<T>(c51, s, b1);
+    }
+    pa += 48;
+    pb += 64;
+  }
   while (pb < end) {
-    const b0 = v128.load(pb);
-    const b1 = v128.load(pb, 16);
-    let s = v128.load32_splat(pa);
-    c00 = madd<T>(c00, s, b0);
-    c01 = madd<T>(c01, s, b1);
-    s = v128.load32_splat(pa, 4);
-    c10 = madd<T>(c10, s, b0);
-    c11 = madd<T>(c11, s, b1);
-    s = v128.load32_splat(pa, 8);
-    c20 = madd<T>(c20, s, b0);
-    c21 = madd<T>(c21, s, b1);
-    s = v128.load32_splat(pa, 12);
-    c30 = madd<T>(c30, s, b0);
-    c31 = madd<T>(c31, s, b1);
-    s = v128.load32_splat(pa, 16);
-    c40 = madd<T>(c40, s, b0);
-    c41 = madd<T>(c41, s, b1);
-    s = v128.load32_splat(pa, 20);
-    c50 = madd<T>(c50, s, b0);
-    c51 = madd<T>(c51, s, b1);
+    {
+      const b0 = v128.load(pb, 0);
+      const b1 = v128.load(pb, 16);
+      let s = v128.load32_splat(pa, 0);
+      c00 = madd<T>(c00, s, b0);
+      c01 = madd<T>(c01, s, b1);
+      s = v128.load32_splat(pa, 4);
+      c10 = madd<T>(c10, s, b0);
+      c11 = madd<T>(c11, s, b1);
+      s = v128.load32_splat(pa, 8);
+      c20 = madd<T>(c20, s, b0);
+      c21 = madd<T>(c21, s, b1);
+      s = v128.load32_splat(pa, 12);
+      c30 = madd<T>(c30, s, b0);
+      c31 = madd<T>(c31, s, b1);
+      s = v128.load32_splat(pa, 16);
+      c40 = madd<T>(c40, s, b0);
+      c41 = madd<T>(c41, s, b1);
+      s = v128.load32_splat(pa, 20);
+      c50 = madd<T>(c50, s, b0);
+      c51 = madd<T>(c51, s, b1);
+    }
     pa += 24;
     pb += 32;
   }
