@@ -77,7 +77,6 @@ async function main(): Promise<void> {
     page.on('pageerror', (error) => console.error('page error:', error.message));
     await page.goto(`${url}/bench.html`);
     await page.waitForFunction(() => 'surgeBench' in window, undefined, { timeout: 30_000 });
-    console.error('page ready');
     const gpu = await page.evaluate(async () => {
       const adapter = await navigator.gpu?.requestAdapter();
       return { available: Boolean(adapter), fallback: Boolean((adapter?.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter) };
