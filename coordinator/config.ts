@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { type Address, getAddress, isAddress, zeroAddress } from 'viem';
 
@@ -15,6 +16,12 @@ export interface CoordinatorConfig {
   port: number;
   /** The SQLite file, or ':memory:'. */
   databaseFile: string;
+  /** Where assembled job outputs are kept. */
+  outputDir: string;
+  /** Requester tokens (SHA-256 hex of the token → requester name). */
+  requesterTokens: Map<string, string>;
+  /** Where a development requester token is made when no tokens are configured. */
+  requesterTokenFile: string;
   /** Where the coordinator's signing key is kept when `coordinatorKey` is not given. */
   keyFile: string;
   coordinatorKey?: `0x${string}`;
@@ -38,6 +45,21 @@ function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number
   return value;
 }
 
+/** `name:token,name:token` → SHA-256 of each token → name. Tokens never stay in memory as given. */
+export function parseRequesterTokens(value: string | undefined): Map<string, string> {
+  const tokens = new Map<string, string>();
+  for (const entry of (value ?? '').split(',').filter(Boolean)) {
+    const at = entry.indexOf(':');
+    if (at < 1 || at === entry.length - 1) throw new Error('SURGE_REQUESTER_TOKENS must be name:token pairs separated by commas');
+    tokens.set(hashToken(entry.slice(at + 1)), entry.slice(0, at));
+  }
+  return tokens;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
 /** Reads the configuration from the environment; see the README's "Run a coordinator". */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
   const dataDir = resolve(env.SURGE_DATA_DIR ?? 'data');
@@ -50,6 +72,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
     port: integer('PORT', 8080, env),
     databaseFile: env.SURGE_DATABASE ?? resolve(dataDir, 'surge.sqlite'),
     keyFile: resolve(dataDir, 'coordinator.key'),
+    outputDir: resolve(dataDir, 'outputs'),
+    requesterTokens: parseRequesterTokens(env.SURGE_REQUESTER_TOKENS),
+    requesterTokenFile: resolve(dataDir, 'requester.token'),
     ...(key ? { coordinatorKey: key as `0x${string}` } : {}),
     staticDir: resolve(env.SURGE_STATIC_DIR ?? 'dist'),
     chainId: integer('SURGE_CHAIN_ID', 31337, env),

@@ -34,6 +34,7 @@ export async function leaseUnit(
           ),
         ),
       )
+      .orderBy('jobs.priority', 'desc')
       .orderBy('units.id')
       .limit(1)
       .executeTakeFirst();

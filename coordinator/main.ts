@@ -1,6 +1,7 @@
-import { configFromEnv } from './config.ts';
+import { configFromEnv, hashToken } from './config.ts';
 import { loadCoordinatorKey } from './coordinator-key.ts';
 import { openDatabase } from './db/database.ts';
+import { loadOrCreateRequesterToken } from './requester-token.ts';
 import { buildServer } from './server.ts';
 import { ensureDemoWork } from './work-generator.ts';
 
@@ -10,6 +11,8 @@ async function main(): Promise<void> {
   const db = await openDatabase(config.databaseFile);
   const coordinator = loadCoordinatorKey(config.keyFile, config.coordinatorKey);
   if (config.demo) await ensureDemoWork(db, config.demo);
+  const localToken = config.requesterTokens.size === 0 ? loadOrCreateRequesterToken(config.requesterTokenFile) : undefined;
+  if (localToken) config.requesterTokens.set(hashToken(localToken), 'local');
   const app = await buildServer({ config, db, coordinator });
 
   let closing = false;
@@ -26,9 +29,15 @@ async function main(): Promise<void> {
 
   await app.listen({ host: config.host, port: config.port });
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  console.log(
-    `\n  Surge is running. Open http://${shown}:${config.port}/ and press Start to contribute.\n  Database: ${config.databaseFile}\n  Coordinator: ${coordinator.address}\n`,
-  );
+  const lines = [
+    '',
+    `  Surge is running. Open http://${shown}:${config.port}/ and press Start to contribute.`,
+    `  Database: ${config.databaseFile}`,
+    `  Coordinator: ${coordinator.address}`,
+    ...(localToken ? [`  Requester token for \`npx surge job …\`: ${config.requesterTokenFile}`] : []),
+    '',
+  ];
+  console.log(lines.join('\n'));
 }
 
 main().catch((error: unknown) => {

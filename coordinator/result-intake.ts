@@ -5,6 +5,7 @@ import { kernelDefinitions } from '../src/kernels/registry.ts';
 import { errorCodes } from '../src/protocol/error-codes.ts';
 import type { ReceiptDomain, WorkReceipt } from '../src/protocol/receipt.ts';
 import type { ResultRequest, ResultResponse, WorkSpec } from '../src/protocol/schemas.ts';
+import { assimilate, closeJobIfComplete } from './assimilator.ts';
 import type { Db } from './db/database.ts';
 import { HttpError } from './http-error.ts';
 import { countersign, receiptDigest, receiptSigner } from './receipts.ts';
@@ -13,6 +14,8 @@ import type { Verdict } from './validators/verdict.ts';
 
 export interface IntakeContext {
   db: Db;
+  /** Where the assimilator writes job outputs. */
+  outputDir: string;
   domain: ReceiptDomain;
   coordinator: PrivateKeyAccount;
   now: number;
@@ -94,6 +97,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
       'units.params',
       'units.credit',
       'units.state as unitState',
+      'units.job_id',
       'units.current_lease as currentLease',
     ])
     .where('leases.id', '=', body.lease.toLowerCase())
@@ -209,6 +213,9 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   });
 
   if ('repeat' in outcome) return repeatVerdict(digest, outcome.repeat!);
+  // The first validated result of a unit goes into its job's output; a failed unit may end its job.
+  if (verdict.valid && outcome.credit > 0) await assimilate(db, context.outputDir, lease.unit_id, output);
+  if (!verdict.valid) await closeJobIfComplete(db, lease.job_id);
   if (!verdict.valid) throw new HttpError(422, errorCodes.resultInvalid, `The result is wrong: ${verdict.reason}. No credit was granted.`, 'output');
   return { status: 'validated', digest, credit: String(outcome.credit), countersignature: countersignature!, duplicate: false };
 }

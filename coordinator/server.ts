@@ -26,6 +26,7 @@ import type { CoordinatorConfig } from './config.ts';
 import type { Db } from './db/database.ts';
 import { leaseUnit } from './feeder.ts';
 import { HttpError } from './http-error.ts';
+import { registerJobRoutes } from './jobs-routes.ts';
 import { acceptResult, ownerCredit } from './result-intake.ts';
 import { activeSession, registerSession } from './sessions.ts';
 import { ensureDemoWork } from './work-generator.ts';
@@ -146,7 +147,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.post<{ Body: ResultRequest }>(
     '/v1/results',
     { schema: { body: ResultRequestSchema, response: { 200: ResultResponseSchema, ...errorResponses } } },
-    async (request) => acceptResult(request.body, { db, domain, coordinator, now: now() }),
+    async (request) => acceptResult(request.body, { db, domain, coordinator, outputDir: config.outputDir, now: now() }),
   );
 
   app.get<{ Params: { owner: string } }>(
@@ -154,6 +155,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     { schema: { params: Type.Object({ owner: AddressSchema }), response: { 200: OwnerCreditResponseSchema, ...errorResponses } } },
     async (request) => ({ owner: getAddress(request.params.owner), ...(await ownerCredit(db, request.params.owner)) }),
   );
+
+  await registerJobRoutes(app, { db, outputDir: config.outputDir, requesterTokens: config.requesterTokens, now });
 
   app.get('/healthz', async () => ({ ok: true }));
 

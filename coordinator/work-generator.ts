@@ -7,7 +7,7 @@ import type { KernelName, MandelbrotParams, MatmulParams, PrimesParams } from '.
 import type { DemoJobConfig } from './config.ts';
 import type { Db } from './db/database.ts';
 
-export interface MatmulJobSpec {
+export interface MatmulJobSpec extends JobOwnership {
   name: string;
   purpose: string;
   seed: string;
@@ -49,7 +49,7 @@ export async function createMatmulJob(db: Db, spec: MatmulJobSpec, now = Date.no
     }
   }
   const job = { seed: spec.seed, rows: spec.rows, cols: spec.cols, k: spec.k, block: spec.block };
-  return insertJob(db, { name: spec.name, purpose: spec.purpose, kernel: 'matmul-f32', params: job }, units, now);
+  return insertJob(db, { ...ownership(spec), name: spec.name, purpose: spec.purpose, kernel: 'matmul-f32', params: job }, units, now);
 }
 
 interface UnitRow {
@@ -59,12 +59,34 @@ interface UnitRow {
   operations: number;
 }
 
+/** Who asked for a job and how urgent it is; demo jobs have no requester. */
+export interface JobOwnership {
+  requester?: string;
+  /** Higher is leased first; 0 by default. */
+  priority?: number;
+}
+
 /** Inserts a job and its units in one transaction. */
-async function insertJob(db: Db, job: { name: string; purpose: string; kernel: KernelName; params: unknown }, units: UnitRow[], now: number): Promise<number> {
+async function insertJob(
+  db: Db,
+  job: { name: string; purpose: string; kernel: KernelName; params: unknown } & JobOwnership,
+  units: UnitRow[],
+  now: number,
+): Promise<number> {
   return db.transaction().execute(async (trx) => {
     const inserted = await trx
       .insertInto('jobs')
-      .values({ name: job.name, purpose: job.purpose, kernel: job.kernel, params: JSON.stringify(job.params), status: 'active', created_at: now })
+      .values({
+        name: job.name,
+        purpose: job.purpose,
+        kernel: job.kernel,
+        params: JSON.stringify(job.params),
+        status: 'active',
+        requester: job.requester ?? null,
+        priority: job.priority ?? 0,
+        units_total: units.length,
+        created_at: now,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     await trx
@@ -88,7 +110,7 @@ async function insertJob(db: Db, job: { name: string; purpose: string; kernel: K
   });
 }
 
-export interface MandelbrotJobSpec extends MandelbrotTileRequest {
+export interface MandelbrotJobSpec extends MandelbrotTileRequest, JobOwnership {
   name: string;
   purpose: string;
   /** Pixels per side of one unit's tile. */
@@ -116,10 +138,10 @@ export async function createMandelbrotJob(db: Db, spec: MandelbrotJobSpec, now =
       units.push({ kernel: 'mandelbrot', version: mandelbrot.version, params, operations: mandelbrot.plan(params).operations });
     }
   }
-  return insertJob(db, { name: spec.name, purpose: spec.purpose, kernel: 'mandelbrot', params: { ...image, tile: spec.tile } }, units, now);
+  return insertJob(db, { ...ownership(spec), name: spec.name, purpose: spec.purpose, kernel: 'mandelbrot', params: { ...image, tile: spec.tile } }, units, now);
 }
 
-export interface PrimesJobSpec {
+export interface PrimesJobSpec extends JobOwnership {
   name: string;
   purpose: string;
   lo: number;
@@ -131,6 +153,8 @@ export interface PrimesJobSpec {
 
 /** The work generator for a prime count: one unit per span of [lo, hi), counted per block. */
 export async function createPrimesJob(db: Db, spec: PrimesJobSpec, now = Date.now()): Promise<number> {
+  // Units must start on block boundaries so their per-block counts line up in the job's output.
+  if (spec.span % spec.blockSize !== 0) throw new Error(`span (${spec.span}) must be a multiple of blockSize (${spec.blockSize})`);
   const units: UnitRow[] = [];
   for (let lo = spec.lo; lo < spec.hi; lo += spec.span) {
     const params: PrimesParams = { lo, hi: Math.min(spec.hi, lo + spec.span), blockSize: spec.blockSize };
@@ -139,7 +163,12 @@ export async function createPrimesJob(db: Db, spec: PrimesJobSpec, now = Date.no
       throw new Error(`a unit of ${spec.span} numbers in blocks of ${spec.blockSize} has too large an output`);
     units.push({ kernel: 'primes', version: primes.version, params, operations: primes.plan(params).operations });
   }
-  return insertJob(db, { name: spec.name, purpose: spec.purpose, kernel: 'primes', params: spec }, units, now);
+  const { lo, hi, span, blockSize } = spec;
+  return insertJob(db, { ...ownership(spec), name: spec.name, purpose: spec.purpose, kernel: 'primes', params: { lo, hi, span, blockSize } }, units, now);
+}
+
+function ownership(spec: JobOwnership): JobOwnership {
+  return { ...(spec.requester ? { requester: spec.requester } : {}), ...(spec.priority ? { priority: spec.priority } : {}) };
 }
 
 export function randomSeed(): string {

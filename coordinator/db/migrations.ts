@@ -85,6 +85,26 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('leases_by_unit_owner').on('leases').columns(['unit_id', 'owner']).execute();
     },
   },
+  '0003-requesters-and-assimilation': {
+    async up(db: Kysely<unknown>) {
+      // Who submitted a job, how urgent it is, and how many units it has; a unit remembers
+      // whether its output is in the job's output (the assimilator does it once).
+      await db.schema.alterTable('jobs').addColumn('requester', 'text').execute();
+      await db.schema
+        .alterTable('jobs')
+        .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('jobs')
+        .addColumn('units_total', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('jobs').addColumn('reason', 'text').execute();
+      await db.schema
+        .alterTable('units')
+        .addColumn('assimilated', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };
 
 class InlineMigrations implements MigrationProvider {

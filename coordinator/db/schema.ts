@@ -7,7 +7,14 @@ export interface JobsTable {
   purpose: string;
   kernel: string;
   params: string;
-  status: 'active' | 'done' | 'failed';
+  status: 'active' | 'done' | 'failed' | 'cancelled';
+  /** The requester's name; null for the demo jobs the coordinator makes itself. */
+  requester: Generated<string | null>;
+  /** Higher first. */
+  priority: Generated<number>;
+  units_total: Generated<number>;
+  /** Why a job failed. */
+  reason: Generated<string | null>;
   created_at: number;
 }
 
@@ -24,6 +31,8 @@ export interface UnitsTable {
   /** The lease the unit is out on now; null when it is not leased. */
   current_lease: string | null;
   errors: number;
+  /** 1 once the unit's output is written into its job's output. */
+  assimilated: Generated<number>;
   created_at: number;
 }
 

@@ -19,6 +19,12 @@ export const errorCodes = {
   resultShape: 'SURGE_E_RESULT_SHAPE',
   resultInvalid: 'SURGE_E_RESULT_INVALID',
   inputUnavailable: 'SURGE_E_INPUT_UNAVAILABLE',
+  unauthorized: 'SURGE_E_UNAUTHORIZED',
+  jobInvalid: 'SURGE_E_JOB_INVALID',
+  jobUnknown: 'SURGE_E_JOB_UNKNOWN',
+  jobNotYours: 'SURGE_E_JOB_NOT_YOURS',
+  jobNotDone: 'SURGE_E_JOB_NOT_DONE',
+  jobNotActive: 'SURGE_E_JOB_NOT_ACTIVE',
   internal: 'SURGE_E_INTERNAL',
 } as const;
 

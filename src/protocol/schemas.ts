@@ -214,3 +214,80 @@ export const ErrorResponseSchema = Type.Object({
   }),
 });
 export type ErrorResponse = Static<typeof ErrorResponseSchema>;
+
+const DecimalSchema = Type.String({ pattern: '^-?[0-9]+(\\.[0-9]+)?$', maxLength: 64, description: 'a decimal number, exact' });
+const JobFields = {
+  name: Type.String({ minLength: 1, maxLength: 120 }),
+  purpose: Type.String({ minLength: 1, maxLength: 500, description: 'what the job is for, shown to contributors' }),
+  priority: Type.Optional(Type.Integer({ minimum: -100, maximum: 100, description: 'higher is leased first; 0 by default' })),
+};
+
+/** A requester's job: a kernel and the job-level parameters its work generator splits into units. */
+export const JobRequestSchema = Type.Union([
+  Type.Object(
+    {
+      ...JobFields,
+      kernel: Type.Literal('matmul-f32'),
+      params: Type.Object(
+        {
+          seed: Type.Optional(Type.String({ pattern: '^0x[0-9a-f]{16}$' })),
+          rows: Type.Integer({ minimum: 1, maximum: 65536 }),
+          cols: Type.Integer({ minimum: 1, maximum: 65536 }),
+          k: Type.Integer({ minimum: 1, maximum: 65535 }),
+          block: Type.Integer({ minimum: 1, maximum: 768 }),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      ...JobFields,
+      kernel: Type.Literal('mandelbrot'),
+      params: Type.Object(
+        {
+          centerX: DecimalSchema,
+          centerY: DecimalSchema,
+          pixelSize: DecimalSchema,
+          width: Type.Integer({ minimum: 1, maximum: 16384 }),
+          height: Type.Integer({ minimum: 1, maximum: 16384 }),
+          maxIterations: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+          tile: Type.Integer({ minimum: 8, maximum: 768 }),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      ...JobFields,
+      kernel: Type.Literal('primes'),
+      params: Type.Object(
+        {
+          lo: Type.Integer({ minimum: 0, maximum: 2 ** 53 - 1 }),
+          hi: Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1 }),
+          span: Type.Integer({ minimum: 1024, maximum: 2 ** 34 }),
+          blockSize: Type.Integer({ minimum: 1024, maximum: 1 << 24, multipleOf: 1024 }),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+]);
+export type JobRequest = Static<typeof JobRequestSchema>;
+
+export const JobStatusSchema = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  purpose: Type.String(),
+  kernel: KernelNameSchema,
+  status: Type.Union([Type.Literal('active'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('cancelled')]),
+  reason: Type.Optional(Type.String()),
+  priority: Type.Integer(),
+  units: Type.Object({ total: Type.Integer(), done: Type.Integer(), failed: Type.Integer() }),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+export type JobStatus = Static<typeof JobStatusSchema>;

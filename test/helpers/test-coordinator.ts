@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Hex, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import type { CoordinatorConfig } from '../../coordinator/config.ts';
+import { type CoordinatorConfig, parseRequesterTokens } from '../../coordinator/config.ts';
+
+/** The requester token every test coordinator accepts (as requester `tester`). */
+export const kTestRequesterToken = 'test-requester-token';
+/** A second requester, to show that one cannot see another's jobs. */
+export const kOtherRequesterToken = 'other-requester-token';
+
 import { type Db, openDatabase } from '../../coordinator/db/database.ts';
 import { buildServer } from '../../coordinator/server.ts';
 
@@ -29,6 +35,9 @@ export async function startTestCoordinator(overrides: Partial<CoordinatorConfig>
     port: 0,
     databaseFile: join(dataDir, 'surge.sqlite'),
     keyFile: join(dataDir, 'coordinator.key'),
+    outputDir: join(dataDir, 'outputs'),
+    requesterTokens: parseRequesterTokens(`tester:${kTestRequesterToken},other:${kOtherRequesterToken}`),
+    requesterTokenFile: join(dataDir, 'requester.token'),
     coordinatorKey: generatePrivateKey(),
     chainId: 31337,
     verifyingContract: zeroAddress,

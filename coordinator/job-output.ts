@@ -1,0 +1,62 @@
+import { encode } from 'fast-png';
+import type { KernelName } from '../src/protocol/schemas.ts';
+import type { MandelbrotJobParams, MatmulJobParams, PrimesJobParams } from './assimilator.ts';
+
+/** A job's assembled output as the requester downloads it. */
+export interface RenderedOutput {
+  contentType: string;
+  body: Uint8Array | string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Colours a Mandelbrot tile's iteration counts: points in the set (count = maxIterations)
+ * black, the rest along a palette cycled by log(count), so deep zooms with large counts still
+ * show their bands.
+ */
+export function mandelbrotPng(counts: Uint32Array, { width, height, maxIterations }: MandelbrotJobParams): Uint8Array {
+  const rgba = new Uint8Array(width * height * 4);
+  for (let i = 0; i < counts.length; i++) {
+    const count = counts[i]!;
+    const o = i * 4;
+    rgba[o + 3] = 255;
+    if (count >= maxIterations) continue;
+    const t = Math.log2(count + 1) / 4;
+    rgba[o] = Math.round(127.5 * (1 + Math.cos(2 * Math.PI * t)));
+    rgba[o + 1] = Math.round(127.5 * (1 + Math.cos(2 * Math.PI * (t + 0.33))));
+    rgba[o + 2] = Math.round(127.5 * (1 + Math.cos(2 * Math.PI * (t + 0.67))));
+  }
+  return encode({ width, height, data: rgba, channels: 4, depth: 8 });
+}
+
+/** The product matrix as raw f32, the image as PNG, prime counts as JSON. */
+export function renderJobOutput(kernel: KernelName, params: unknown, bytes: Uint8Array): RenderedOutput {
+  switch (kernel) {
+    case 'matmul-f32':
+    case 'matmul-u32': {
+      const { rows, cols } = params as MatmulJobParams;
+      return {
+        contentType: 'application/octet-stream',
+        body: bytes,
+        headers: { 'x-surge-shape': `${rows}x${cols}`, 'x-surge-element': kernel === 'matmul-f32' ? 'f32le' : 'u32le' },
+      };
+    }
+    case 'mandelbrot': {
+      const counts = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      return { contentType: 'image/png', body: mandelbrotPng(counts, params as MandelbrotJobParams), headers: {} };
+    }
+    case 'primes': {
+      const { lo, hi, blockSize } = params as PrimesJobParams;
+      const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      const blocks: [number, number][] = [];
+      let primes = 0;
+      let twins = 0;
+      for (let b = 0; b < words.length; b += 2) {
+        blocks.push([words[b]!, words[b + 1]!]);
+        primes += words[b]!;
+        twins += words[b + 1]!;
+      }
+      return { contentType: 'application/json', body: JSON.stringify({ lo, hi, blockSize, primes, twins, blocks }), headers: {} };
+    }
+  }
+}
