@@ -11,6 +11,9 @@ import { HttpError } from './http-error.ts';
 import { renderJobOutput } from './job-output.ts';
 import { createMandelbrotJob, createMatmulJob, createPrimesJob, randomSeed } from './work-generator.ts';
 
+/** How often a progress stream looks for news. */
+const kEventIntervalMs = 1000;
+
 const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema, 409: ErrorResponseSchema };
 /** Path parameters arrive as text (and Ajv does not coerce here): a job ID is digits. */
 const JobIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: 'a job ID' }) });
@@ -128,6 +131,47 @@ export async function registerJobRoutes(app: FastifyInstance, options: JobsRoute
     const rendered = renderJobOutput(status.kernel, JSON.parse(job.params), readJobOutput(outputDir, status.id));
     reply.headers(rendered.headers).type(rendered.contentType);
     return reply.send(typeof rendered.body === 'string' ? rendered.body : Buffer.from(rendered.body));
+  });
+
+  // A live progress stream (server-sent events): a `progress` event whenever the job's status
+  // changes, checked every second, ending once the job is no longer active.
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id/events', { schema: { params: JobIdParams, response: errors } }, async (request, reply) => {
+    const name = requester(request, requesterTokens);
+    const id = Number(request.params.id);
+    await jobStatus(db, id, name);
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
+      'cross-origin-resource-policy': 'same-origin',
+      'x-content-type-options': 'nosniff',
+    });
+    let last = '';
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const send = async () => {
+      const status = await jobStatus(db, id, name);
+      const text = JSON.stringify(status);
+      if (text !== last) reply.raw.write(`event: progress\ndata: ${text}\n\n`);
+      last = text;
+      if (status.status !== 'active') {
+        clearInterval(timer);
+        reply.raw.end();
+      }
+    };
+    request.raw.on('close', () => clearInterval(timer));
+    await send();
+    if (!reply.raw.writableEnded) {
+      timer = setInterval(() => {
+        send().catch((error: unknown) => {
+          request.log.error({ err: error }, 'job event stream failed');
+          clearInterval(timer);
+          reply.raw.end();
+        });
+      }, kEventIntervalMs);
+    }
   });
 
   app.delete<{ Params: { id: string } }>(

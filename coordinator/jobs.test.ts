@@ -167,6 +167,27 @@ describe('the jobs API', () => {
   });
 });
 
+describe('the progress stream', () => {
+  it('sends a progress event as units complete, and ends when the job is done', async () => {
+    await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = coordinator.app.server.address() as { port: number };
+    const created = (await submit(mandelbrotJob)).json() as JobStatus;
+    const response = await fetch(`http://127.0.0.1:${port}/v1/jobs/${created.id}/events`, { headers: auth() });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const first = await reader.read();
+    expect(first.value).toMatch(/^event: progress\ndata: .*"status":"active"/);
+    await contributeAll();
+    let rest = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += chunk.value;
+    const events = rest
+      .split('\n\n')
+      .filter(Boolean)
+      .map((event) => JSON.parse(event.split('data: ')[1]!) as JobStatus);
+    expect(events.at(-1)).toMatchObject({ status: 'done', units: { done: 6, total: 6 } });
+  });
+});
+
 describe('npx surge job', () => {
   it('submits, reports, downloads and cancels through the CLI', async () => {
     await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
