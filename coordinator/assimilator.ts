@@ -1,5 +1,3 @@
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseFixed } from '../src/kernels/fixed-point.ts';
 import type { KernelName, MandelbrotParams, MatmulParams, PrimesParams } from '../src/protocol/schemas.ts';
 import type { Db } from './db/database.ts';
@@ -76,38 +74,42 @@ function placements(kernel: KernelName, jobParams: unknown, unitParams: unknown)
   }
 }
 
-export function jobOutputPath(outputDir: string, jobId: number): string {
-  return join(outputDir, `job-${jobId}.bin`);
+/**
+ * The assimilator (BOINC's name): keeps a validated unit's output for its job and marks the
+ * unit assimilated, then closes the job when no unit is left. The output row is keyed by
+ * unit, so each unit's output is kept exactly once whatever is retried.
+ */
+export async function assimilate(db: Db, unitId: number, output: Uint8Array): Promise<void> {
+  const unit = await db.selectFrom('units').select(['job_id', 'assimilated']).where('id', '=', unitId).executeTakeFirstOrThrow();
+  if (unit.assimilated) return;
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('unit_outputs')
+      .values({ unit_id: unitId, output })
+      .onConflict((oc) => oc.column('unit_id').doNothing())
+      .execute();
+    await trx.updateTable('units').set({ assimilated: 1 }).where('id', '=', unitId).execute();
+  });
+  await closeJobIfComplete(db, unit.job_id);
 }
 
-/**
- * The assimilator (BOINC's name): writes a validated unit's output into its job's output
- * file and marks the unit assimilated, then closes the job when no unit is left. Writing the
- * same bytes to the same place twice changes nothing, so a retry after a crash is harmless;
- * the `assimilated` flag makes the normal path write each unit exactly once.
- */
-export async function assimilate(db: Db, outputDir: string, unitId: number, output: Uint8Array): Promise<void> {
-  const unit = await db
-    .selectFrom('units')
-    .innerJoin('jobs', 'jobs.id', 'units.job_id')
-    .select(['units.params as unitParams', 'units.assimilated', 'jobs.id as jobId', 'jobs.kernel', 'jobs.params as jobParams'])
-    .where('units.id', '=', unitId)
-    .executeTakeFirstOrThrow();
-  if (unit.assimilated) return;
-  const kernel = unit.kernel as KernelName;
-  const jobParams = JSON.parse(unit.jobParams) as unknown;
-  const path = jobOutputPath(outputDir, unit.jobId);
-  mkdirSync(outputDir, { recursive: true });
-  const fresh = !existsSync(path);
-  const fd = openSync(path, fresh ? 'w+' : 'r+');
-  try {
-    if (fresh) ftruncateSync(fd, jobOutputBytes(kernel, jobParams));
-    for (const { offset, start, length } of placements(kernel, jobParams, JSON.parse(unit.unitParams))) writeSync(fd, output, start, length, offset);
-  } finally {
-    closeSync(fd);
+/** A job's whole output, assembled from its units' outputs in the database. */
+export async function readJobOutput(db: Db, jobId: number): Promise<Uint8Array> {
+  const job = await db.selectFrom('jobs').select(['kernel', 'params']).where('id', '=', jobId).executeTakeFirstOrThrow();
+  const kernel = job.kernel as KernelName;
+  const jobParams = JSON.parse(job.params) as unknown;
+  const whole = new Uint8Array(jobOutputBytes(kernel, jobParams));
+  const rows = await db
+    .selectFrom('unit_outputs')
+    .innerJoin('units', 'units.id', 'unit_outputs.unit_id')
+    .select(['units.params', 'unit_outputs.output'])
+    .where('units.job_id', '=', jobId)
+    .execute();
+  for (const row of rows) {
+    const output = new Uint8Array(row.output);
+    for (const { offset, start, length } of placements(kernel, jobParams, JSON.parse(row.params))) whole.set(output.subarray(start, start + length), offset);
   }
-  await db.updateTable('units').set({ assimilated: 1 }).where('id', '=', unitId).execute();
-  await closeJobIfComplete(db, unit.jobId);
+  return whole;
 }
 
 /** A job is done when every unit is assimilated, and failed when a unit failed for good. */
@@ -131,8 +133,4 @@ export async function closeJobIfComplete(db: Db, jobId: number): Promise<void> {
   } else if (Number(counts.assimilated) === Number(counts.total)) {
     await db.updateTable('jobs').set({ status: 'done' }).where('id', '=', jobId).where('status', '=', 'active').execute();
   }
-}
-
-export function readJobOutput(outputDir: string, jobId: number): Uint8Array {
-  return readFileSync(jobOutputPath(outputDir, jobId));
 }

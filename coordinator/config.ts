@@ -14,10 +14,8 @@ export interface DemoJobConfig {
 export interface CoordinatorConfig {
   host: string;
   port: number;
-  /** The SQLite file, or ':memory:'. */
-  databaseFile: string;
-  /** Where assembled job outputs are kept. */
-  outputDir: string;
+  /** The SQLite file (or ':memory:'), or a postgres:// URL that several coordinator processes share. */
+  database: string;
   /** Requester tokens (SHA-256 hex of the token → requester name). */
   requesterTokens: Map<string, string>;
   /** Where a development requester token is made when no tokens are configured. */
@@ -70,9 +68,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
   return {
     host: env.HOST ?? '127.0.0.1',
     port: integer('PORT', 8080, env),
-    databaseFile: env.SURGE_DATABASE ?? resolve(dataDir, 'surge.sqlite'),
+    database: env.DATABASE_URL ?? env.SURGE_DATABASE ?? resolve(dataDir, 'surge.sqlite'),
     keyFile: resolve(dataDir, 'coordinator.key'),
-    outputDir: resolve(dataDir, 'outputs'),
     requesterTokens: parseRequesterTokens(env.SURGE_REQUESTER_TOKENS),
     requesterTokenFile: resolve(dataDir, 'requester.token'),
     ...(key ? { coordinatorKey: key as `0x${string}` } : {}),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { KernelName, Lease, WorkSpec } from '../src/protocol/schemas.ts';
-import type { Db } from './db/database.ts';
+import { type Db, dialectOf } from './db/database.ts';
 
 /**
  * The feeder: hands one unit to a session as a lease with a deadline. A unit is free when
@@ -37,6 +37,9 @@ export async function leaseUnit(
       .orderBy('jobs.priority', 'desc')
       .orderBy('units.id')
       .limit(1)
+      // Several coordinator processes over PostgreSQL: each claims a different unit, and none
+      // waits for another's claim (SQLite has one writer at a time, so needs neither).
+      .$if(dialectOf(db) === 'postgres', (qb) => qb.forUpdate(['units']).skipLocked())
       .executeTakeFirst();
     if (!unit) return undefined;
     const deadline = now + leaseMs;

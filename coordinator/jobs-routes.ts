@@ -20,7 +20,6 @@ const JobIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,14}$
 
 export interface JobsRouteOptions {
   db: Db;
-  outputDir: string;
   /** SHA-256 of each requester token → requester name. */
   requesterTokens: Map<string, string>;
   now: () => number;
@@ -105,7 +104,7 @@ async function jobStatus(db: Db, id: number, name: string): Promise<JobStatus> {
  * output, cancel it. Every call needs a requester token; a requester sees only its own jobs.
  */
 export async function registerJobRoutes(app: FastifyInstance, options: JobsRouteOptions): Promise<void> {
-  const { db, outputDir, requesterTokens, now } = options;
+  const { db, requesterTokens, now } = options;
 
   app.post<{ Body: JobRequest }>('/v1/jobs', { schema: { body: JobEnvelopeSchema, response: { 201: JobStatusSchema, ...errors } } }, async (request, reply) => {
     const name = requester(request, requesterTokens);
@@ -128,7 +127,7 @@ export async function registerJobRoutes(app: FastifyInstance, options: JobsRoute
       );
     }
     const job = await db.selectFrom('jobs').select(['kernel', 'params']).where('id', '=', status.id).executeTakeFirstOrThrow();
-    const rendered = renderJobOutput(status.kernel, JSON.parse(job.params), readJobOutput(outputDir, status.id));
+    const rendered = renderJobOutput(status.kernel, JSON.parse(job.params), await readJobOutput(db, status.id));
     reply.headers(rendered.headers).type(rendered.contentType);
     return reply.send(typeof rendered.body === 'string' ? rendered.body : Buffer.from(rendered.body));
   });

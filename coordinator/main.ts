@@ -8,7 +8,7 @@ import { ensureDemoWork } from './work-generator.ts';
 /** `npm start`: the coordinator with its embedded SQLite database, the page, and a demo job. */
 async function main(): Promise<void> {
   const config = configFromEnv();
-  const db = await openDatabase(config.databaseFile);
+  const db = await openDatabase(config.database);
   const coordinator = loadCoordinatorKey(config.keyFile, config.coordinatorKey);
   if (config.demo) await ensureDemoWork(db, config.demo);
   const localToken = config.requesterTokens.size === 0 ? loadOrCreateRequesterToken(config.requesterTokenFile) : undefined;
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `  Surge is running. Open http://${shown}:${config.port}/ and press Start to contribute.`,
-    `  Database: ${config.databaseFile}`,
+    `  Database: ${config.database.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@')}`,
     `  Coordinator: ${coordinator.address}`,
     ...(localToken ? [`  Requester token for \`npx surge job …\`: ${config.requesterTokenFile}`] : []),
     '',

@@ -6,7 +6,7 @@ import { errorCodes } from '../src/protocol/error-codes.ts';
 import type { ReceiptDomain, WorkReceipt } from '../src/protocol/receipt.ts';
 import type { ResultRequest, ResultResponse, WorkSpec } from '../src/protocol/schemas.ts';
 import { assimilate, closeJobIfComplete } from './assimilator.ts';
-import type { Db } from './db/database.ts';
+import { type Db, dialectOf } from './db/database.ts';
 import { HttpError } from './http-error.ts';
 import { countersign, receiptDigest, receiptSigner } from './receipts.ts';
 import { validateOutput } from './validators/validate-output.ts';
@@ -14,8 +14,6 @@ import type { Verdict } from './validators/verdict.ts';
 
 export interface IntakeContext {
   db: Db;
-  /** Where the assimilator writes job outputs. */
-  outputDir: string;
   domain: ReceiptDomain;
   coordinator: PrivateKeyAccount;
   now: number;
@@ -160,7 +158,13 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
 
   const outcome = await db.transaction().execute(async (trx) => {
     // Re-read inside the transaction: another request may have closed the lease meanwhile.
-    const current = await trx.selectFrom('leases').select('state').where('id', '=', lease.id).executeTakeFirstOrThrow();
+    // On PostgreSQL, lock the lease row: two processes judging results of one lease take turns.
+    const current = await trx
+      .selectFrom('leases')
+      .select('state')
+      .where('id', '=', lease.id)
+      .$if(dialectOf(db) === 'postgres', (qb) => qb.forUpdate())
+      .executeTakeFirstOrThrow();
     const unit = await trx
       .selectFrom('units')
       .select(['state as unitState', 'current_lease as currentLease', 'errors'])
@@ -214,7 +218,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
 
   if ('repeat' in outcome) return repeatVerdict(digest, outcome.repeat!);
   // The first validated result of a unit goes into its job's output; a failed unit may end its job.
-  if (verdict.valid && outcome.credit > 0) await assimilate(db, context.outputDir, lease.unit_id, output);
+  if (verdict.valid && outcome.credit > 0) await assimilate(db, lease.unit_id, output);
   if (!verdict.valid) await closeJobIfComplete(db, lease.job_id);
   if (!verdict.valid) throw new HttpError(422, errorCodes.resultInvalid, `The result is wrong: ${verdict.reason}. No credit was granted.`, 'output');
   return { status: 'validated', digest, credit: String(outcome.credit), countersignature: countersignature!, duplicate: false };

@@ -147,7 +147,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.post<{ Body: ResultRequest }>(
     '/v1/results',
     { schema: { body: ResultRequestSchema, response: { 200: ResultResponseSchema, ...errorResponses } } },
-    async (request) => acceptResult(request.body, { db, domain, coordinator, outputDir: config.outputDir, now: now() }),
+    async (request) => acceptResult(request.body, { db, domain, coordinator, now: now() }),
   );
 
   app.get<{ Params: { owner: string } }>(
@@ -156,7 +156,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     async (request) => ({ owner: getAddress(request.params.owner), ...(await ownerCredit(db, request.params.owner)) }),
   );
 
-  await registerJobRoutes(app, { db, outputDir: config.outputDir, requesterTokens: config.requesterTokens, now });
+  await registerJobRoutes(app, { db, requesterTokens: config.requesterTokens, now });
 
   app.get('/healthz', async () => ({ ok: true }));
 

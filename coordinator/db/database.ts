@@ -1,24 +1,49 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { migrateToLatest } from './migrations.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
+export type DatabaseDialect = 'sqlite' | 'postgres';
+
+const dialects = new WeakMap<Db, DatabaseDialect>();
+
+/** Which engine is behind a database handle: the few queries that differ ask this. */
+export function dialectOf(db: Db): DatabaseDialect {
+  return dialects.get(db) ?? 'sqlite';
+}
+
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
+}
+
+// PostgreSQL's int8 (bigint, count(*)) comes back from pg as a string; every such value here
+// (timestamps in ms, credit, counts) is well inside 2⁵³, so read it as a number.
+pg.types.setTypeParser(20, (value) => Number(value));
 
 /**
- * Opens the coordinator's SQLite file (creating its folder), in WAL mode so readers never
- * wait for the writer, and migrates it to the newest schema.
+ * Opens the coordinator's database and migrates it to the newest schema: an SQLite file
+ * (made with its folder; WAL, so readers never wait for the writer) by default, or PostgreSQL
+ * when `location` is a postgres:// URL, which several coordinator processes can share.
  */
-export async function openDatabase(file: string): Promise<Db> {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const sqlite = new SqliteDatabase(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  await migrateToLatest(db);
+export async function openDatabase(location: string): Promise<Db> {
+  let db: Db;
+  if (isPostgresUrl(location)) {
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: location, max: 10 }) }) });
+    dialects.set(db, 'postgres');
+  } else {
+    if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
+    const sqlite = new SqliteDatabase(location);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    dialects.set(db, 'sqlite');
+  }
+  await migrateToLatest(db, dialectOf(db));
   return db;
 }

@@ -1,121 +1,137 @@
+import type { CreateTableBuilder } from 'kysely';
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import type { DatabaseDialect } from './database.ts';
 import type { Database } from './schema.ts';
 
 /**
  * The schema's history, oldest first. Never edit a migration that has shipped: add one.
  * Written with Kysely's schema builder so the same steps run on SQLite and PostgreSQL.
  */
-const migrations: Record<string, Migration> = {
-  '0001-work-and-credit': {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('jobs')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('purpose', 'text', (c) => c.notNull())
-        .addColumn('kernel', 'text', (c) => c.notNull())
-        .addColumn('params', 'text', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('units')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('job_id', 'integer', (c) => c.notNull().references('jobs.id'))
-        .addColumn('kernel', 'text', (c) => c.notNull())
-        .addColumn('kernel_version', 'integer', (c) => c.notNull())
-        .addColumn('params', 'text', (c) => c.notNull())
-        .addColumn('credit', 'bigint', (c) => c.notNull())
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('lease_deadline', 'bigint')
-        .addColumn('errors', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('units_by_state').on('units').columns(['state', 'id']).execute();
-      await db.schema
-        .createTable('sessions')
-        .addColumn('address', 'text', (c) => c.primaryKey())
-        .addColumn('owner', 'text', (c) => c.notNull())
-        .addColumn('expires_at', 'bigint', (c) => c.notNull())
-        .addColumn('grant_message', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('leases')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('unit_id', 'integer', (c) => c.notNull().references('units.id'))
-        .addColumn('session', 'text', (c) => c.notNull().references('sessions.address'))
-        .addColumn('owner', 'text', (c) => c.notNull())
-        .addColumn('deadline', 'bigint', (c) => c.notNull())
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('leases_by_unit').on('leases').column('unit_id').execute();
-      await db.schema
-        .createTable('results')
-        .addColumn('digest', 'text', (c) => c.primaryKey())
-        .addColumn('lease_id', 'text', (c) => c.notNull().references('leases.id'))
-        .addColumn('unit_id', 'integer', (c) => c.notNull())
-        .addColumn('owner', 'text', (c) => c.notNull())
-        .addColumn('session', 'text', (c) => c.notNull())
-        .addColumn('result_hash', 'text', (c) => c.notNull())
-        .addColumn('seq', 'text', (c) => c.notNull())
-        .addColumn('outcome', 'text', (c) => c.notNull())
-        .addColumn('reason', 'text')
-        .addColumn('credit', 'bigint', (c) => c.notNull())
-        .addColumn('countersignature', 'text')
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('credits')
-        .addColumn('unit_id', 'integer', (c) => c.primaryKey().references('units.id'))
-        .addColumn('owner', 'text', (c) => c.notNull())
-        .addColumn('lease_id', 'text', (c) => c.notNull())
-        .addColumn('amount', 'bigint', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('credits_by_owner').on('credits').column('owner').execute();
+function migrations(dialect: DatabaseDialect): Record<string, Migration> {
+  // An auto-numbered key: SQLite's INTEGER PRIMARY KEY AUTOINCREMENT, PostgreSQL's serial.
+  const serialKey = (table: CreateTableBuilder<string, never>) =>
+    dialect === 'postgres' ? table.addColumn('id', 'serial', (c) => c.primaryKey()) : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
+  return {
+    '0001-work-and-credit': {
+      async up(db: Kysely<unknown>) {
+        await serialKey(db.schema.createTable('jobs'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('kernel', 'text', (c) => c.notNull())
+          .addColumn('params', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await serialKey(db.schema.createTable('units'))
+          .addColumn('job_id', 'integer', (c) => c.notNull().references('jobs.id'))
+          .addColumn('kernel', 'text', (c) => c.notNull())
+          .addColumn('kernel_version', 'integer', (c) => c.notNull())
+          .addColumn('params', 'text', (c) => c.notNull())
+          .addColumn('credit', 'bigint', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('lease_deadline', 'bigint')
+          .addColumn('errors', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('units_by_state').on('units').columns(['state', 'id']).execute();
+        await db.schema
+          .createTable('sessions')
+          .addColumn('address', 'text', (c) => c.primaryKey())
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('grant_message', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('leases')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('unit_id', 'integer', (c) => c.notNull().references('units.id'))
+          .addColumn('session', 'text', (c) => c.notNull().references('sessions.address'))
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('deadline', 'bigint', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('leases_by_unit').on('leases').column('unit_id').execute();
+        await db.schema
+          .createTable('results')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('lease_id', 'text', (c) => c.notNull().references('leases.id'))
+          .addColumn('unit_id', 'integer', (c) => c.notNull())
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('session', 'text', (c) => c.notNull())
+          .addColumn('result_hash', 'text', (c) => c.notNull())
+          .addColumn('seq', 'text', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('credit', 'bigint', (c) => c.notNull())
+          .addColumn('countersignature', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('credits')
+          .addColumn('unit_id', 'integer', (c) => c.primaryKey().references('units.id'))
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('lease_id', 'text', (c) => c.notNull())
+          .addColumn('amount', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('credits_by_owner').on('credits').column('owner').execute();
+      },
     },
-  },
-  '0002-unit-current-lease': {
-    async up(db: Kysely<unknown>) {
-      // The lease a unit is out on now, so a late or invalid result of an earlier lease cannot
-      // reopen or close a unit that was offered again.
-      await db.schema.alterTable('units').addColumn('current_lease', 'text').execute();
-      await db.schema.createIndex('leases_by_unit_owner').on('leases').columns(['unit_id', 'owner']).execute();
+    '0002-unit-current-lease': {
+      async up(db: Kysely<unknown>) {
+        // The lease a unit is out on now, so a late or invalid result of an earlier lease cannot
+        // reopen or close a unit that was offered again.
+        await db.schema.alterTable('units').addColumn('current_lease', 'text').execute();
+        await db.schema.createIndex('leases_by_unit_owner').on('leases').columns(['unit_id', 'owner']).execute();
+      },
     },
-  },
-  '0003-requesters-and-assimilation': {
-    async up(db: Kysely<unknown>) {
-      // Who submitted a job, how urgent it is, and how many units it has; a unit remembers
-      // whether its output is in the job's output (the assimilator does it once).
-      await db.schema.alterTable('jobs').addColumn('requester', 'text').execute();
-      await db.schema
-        .alterTable('jobs')
-        .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0))
-        .execute();
-      await db.schema
-        .alterTable('jobs')
-        .addColumn('units_total', 'integer', (c) => c.notNull().defaultTo(0))
-        .execute();
-      await db.schema.alterTable('jobs').addColumn('reason', 'text').execute();
-      await db.schema
-        .alterTable('units')
-        .addColumn('assimilated', 'integer', (c) => c.notNull().defaultTo(0))
-        .execute();
+    '0003-requesters-and-assimilation': {
+      async up(db: Kysely<unknown>) {
+        // Who submitted a job, how urgent it is, and how many units it has; a unit remembers
+        // whether its output is in the job's output (the assimilator does it once).
+        await db.schema.alterTable('jobs').addColumn('requester', 'text').execute();
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('units_total', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.alterTable('jobs').addColumn('reason', 'text').execute();
+        await db.schema
+          .alterTable('units')
+          .addColumn('assimilated', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
     },
-  },
-};
+    '0004-unit-outputs': {
+      async up(db: Kysely<unknown>) {
+        // Validated outputs live in the database, not on one process's disk, so any coordinator
+        // process can assemble any job's output.
+        await db.schema
+          .createTable('unit_outputs')
+          .addColumn('unit_id', 'integer', (c) => c.primaryKey().references('units.id'))
+          .addColumn('output', dialect === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
 
 class InlineMigrations implements MigrationProvider {
+  constructor(private readonly dialect: DatabaseDialect) {}
+
   async getMigrations() {
-    return migrations;
+    return migrations(this.dialect);
   }
 }
 
 /** Brings the database to the newest schema; throws with the failing migration's name. */
-export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider: new InlineMigrations() }).migrateToLatest();
+export async function migrateToLatest(db: Kysely<Database>, dialect: DatabaseDialect): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider: new InlineMigrations(dialect) }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`Database migration ${failed} failed`, { cause: error });

@@ -79,6 +79,12 @@ export interface CreditsTable {
   created_at: number;
 }
 
+/** The validated output of each unit, kept for its job's assembled output. */
+export interface UnitOutputsTable {
+  unit_id: number;
+  output: Uint8Array;
+}
+
 export interface Database {
   jobs: JobsTable;
   units: UnitsTable;
@@ -86,4 +92,5 @@ export interface Database {
   leases: LeasesTable;
   results: ResultsTable;
   credits: CreditsTable;
+  unit_outputs: UnitOutputsTable;
 }

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { type Hex, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { type CoordinatorConfig, parseRequesterTokens } from '../../coordinator/config.ts';
@@ -24,18 +26,50 @@ export interface TestCoordinator {
   close(): Promise<void>;
 }
 
+/** The PostgreSQL server tests may use (an admin URL); .ci/run starts one and sets it. */
+export const testPostgresUrl = process.env.SURGE_TEST_POSTGRES_URL;
+
+/** The databases the coordinator's tests run on: SQLite always, PostgreSQL where a server is given. */
+export const testDatabases = [
+  { name: 'sqlite', skip: false },
+  { name: 'postgres', skip: !testPostgresUrl },
+] as const;
+export type TestDatabase = (typeof testDatabases)[number]['name'];
+
+/** A fresh, empty PostgreSQL database on the test server, and how to drop it. */
+async function freshPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  if (!testPostgresUrl) throw new Error('Set SURGE_TEST_POSTGRES_URL to a PostgreSQL admin URL (.ci/run does) to test on PostgreSQL.');
+  const name = `surge_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: testPostgresUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(testPostgresUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: testPostgresUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
 /**
- * A real coordinator over a real SQLite file in a fresh temporary folder, with a clock the
- * test controls and a tiny demo job unless `overrides.demo` says otherwise.
+ * A real coordinator over a real database (a fresh SQLite file in a temporary folder, or a
+ * fresh PostgreSQL database), with a clock the test controls and a tiny demo job unless
+ * `overrides.demo` says otherwise.
  */
-export async function startTestCoordinator(overrides: Partial<CoordinatorConfig> = {}): Promise<TestCoordinator> {
+export async function startTestCoordinator(overrides: Partial<CoordinatorConfig> = {}, database: TestDatabase = 'sqlite'): Promise<TestCoordinator> {
   const dataDir = mkdtempSync(join(tmpdir(), 'surge-test-'));
+  const postgres = database === 'postgres' ? await freshPostgresDatabase() : undefined;
   const config: CoordinatorConfig = {
     host: '127.0.0.1',
     port: 0,
-    databaseFile: join(dataDir, 'surge.sqlite'),
+    database: postgres?.url ?? join(dataDir, 'surge.sqlite'),
     keyFile: join(dataDir, 'coordinator.key'),
-    outputDir: join(dataDir, 'outputs'),
     requesterTokens: parseRequesterTokens(`tester:${kTestRequesterToken},other:${kOtherRequesterToken}`),
     requesterTokenFile: join(dataDir, 'requester.token'),
     coordinatorKey: generatePrivateKey(),
@@ -47,7 +81,7 @@ export async function startTestCoordinator(overrides: Partial<CoordinatorConfig>
     bodyLimitBytes: 4 * 1024 * 1024,
     ...overrides,
   };
-  const db = await openDatabase(config.databaseFile);
+  const db = await openDatabase(config.database);
   const clock = { now: Date.now() };
   const app = await buildServer({ config, db, coordinator: privateKeyToAccount(config.coordinatorKey as Hex), now: () => clock.now });
   return {
@@ -59,6 +93,7 @@ export async function startTestCoordinator(overrides: Partial<CoordinatorConfig>
     async close() {
       await app.close();
       await db.destroy();
+      await postgres?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
