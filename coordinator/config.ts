@@ -32,6 +32,8 @@ export interface CoordinatorConfig {
   /** Keeps a demo job with work in it; undefined turns the demo off. */
   demo?: DemoJobConfig;
   logLevel: string;
+  /** Requests a minute from one address before 429. */
+  rateLimitPerMinute: number;
   bodyLimitBytes: number;
 }
 
@@ -79,6 +81,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
     leaseMs: integer('SURGE_LEASE_SECONDS', 300, env) * 1000,
     ...(env.SURGE_DEMO === '0' ? {} : { demo: { size: 2048, block: 256, k: 2048 } }),
     logLevel: env.LOG_LEVEL ?? 'info',
+    rateLimitPerMinute: integer('SURGE_RATE_LIMIT', 1200, env),
     bodyLimitBytes: 4 * 1024 * 1024,
   };
 }

@@ -8,12 +8,14 @@ import type { ResultRequest, ResultResponse, WorkSpec } from '../src/protocol/sc
 import { assimilate, closeJobIfComplete } from './assimilator.ts';
 import { type Db, dialectOf } from './db/database.ts';
 import { HttpError } from './http-error.ts';
+import type { CoordinatorMetrics } from './metrics.ts';
 import { countersign, receiptDigest, receiptSigner } from './receipts.ts';
 import { validateOutput } from './validators/validate-output.ts';
 import type { Verdict } from './validators/verdict.ts';
 
 export interface IntakeContext {
   db: Db;
+  metrics?: CoordinatorMetrics;
   domain: ReceiptDomain;
   coordinator: PrivateKeyAccount;
   now: number;
@@ -140,6 +142,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
       'output',
     );
   }
+  const stopTimer = context.metrics?.validationSeconds.startTimer({ kernel: spec.kernel });
   const verdict = await validateOutput(spec, output).catch(async (error: unknown): Promise<Verdict> => {
     // The unit's data inputs could not be read here (a URL down, or its bytes changed): that is
     // no fault of the contributor's, so the result waits in their outbox and comes back later.
@@ -154,6 +157,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
     }
     throw error;
   });
+  stopTimer?.();
   const countersignature = verdict.valid ? await countersign(context.coordinator, digest) : null;
 
   const outcome = await db.transaction().execute(async (trx) => {
@@ -216,6 +220,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
     return { credit } as const;
   });
 
+  context.metrics?.results.inc({ outcome: 'repeat' in outcome ? 'duplicate' : verdict.valid ? 'validated' : 'invalid', kernel: spec.kernel });
   if ('repeat' in outcome) return repeatVerdict(digest, outcome.repeat!);
   // The first validated result of a unit goes into its job's output; a failed unit may end its job.
   if (verdict.valid && outcome.credit > 0) await assimilate(db, lease.unit_id, output);

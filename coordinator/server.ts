@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
+import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import type { PrivateKeyAccount } from 'viem';
 import { getAddress } from 'viem';
 import { kernelDefinitions } from '../src/kernels/registry.ts';
@@ -27,6 +29,7 @@ import type { Db } from './db/database.ts';
 import { leaseUnit } from './feeder.ts';
 import { HttpError } from './http-error.ts';
 import { registerJobRoutes } from './jobs-routes.ts';
+import { CoordinatorMetrics } from './metrics.ts';
 import { acceptResult, ownerCredit } from './result-intake.ts';
 import { activeSession, registerSession } from './sessions.ts';
 import { ensureDemoWork } from './work-generator.ts';
@@ -72,11 +75,36 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const now = deps.now ?? Date.now;
   const domain: ReceiptDomain = { name: 'Surge', version: '1', chainId: config.chainId, verifyingContract: config.verifyingContract };
 
+  const metrics = new CoordinatorMetrics();
   const app = Fastify({
+    // Graceful shutdown: close() stops accepting, lets requests in flight finish, and drops idle keep-alive sockets.
+    forceCloseConnections: 'idle',
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
     // Reject what the schema does not name instead of silently dropping it, and never coerce.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+
+  // Requests per minute per address; a client over it gets 429 and Retry-After (the page's
+  // outbox backs off). /metrics and the health checks are exempt.
+  await app.register(rateLimit, {
+    max: config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    allowList: (request) => request.url === '/metrics' || request.url === '/healthz' || request.url === '/readyz',
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      error: {
+        code: errorCodes.rateLimited,
+        message: `Too many requests from this address: the limit is ${context.max} a minute; try again in ${context.after}.`,
+      },
+    }),
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requestSeconds.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 
   // The API speaks JSON only: anything else is refused with 415 rather than parsed as text.
@@ -105,6 +133,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return reply.status(415).send({ error: { code: errorCodes.unsupportedMediaType, message: 'Send the request body as application/json.' } });
     }
+    if (error.statusCode === 429) return reply.status(429).send({ error: (error as unknown as { error: unknown }).error });
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.status(error.statusCode).send({ error: { code: errorCodes.badRequest, message: error.message } });
     }
@@ -140,6 +169,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         await ensureDemoWork(db, config.demo);
         lease = await ask();
       }
+      if (lease) metrics.leases.inc({ kernel: lease.kernel });
+      else metrics.noWork.inc();
       return { lease: lease ?? null, retryAfterMs: lease ? 0 : kNoWorkRetryMs };
     },
   );
@@ -159,6 +190,20 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await registerJobRoutes(app, { db, requesterTokens: config.requesterTokens, now });
 
   app.get('/healthz', async () => ({ ok: true }));
+
+  // Ready when the database answers: a load balancer sends no traffic to a process that cannot reach it.
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await sql`select 1`.execute(db);
+      return { ready: true };
+    } catch (error) {
+      return reply
+        .status(503)
+        .send({ error: { code: errorCodes.notReady, message: `The database does not answer: ${error instanceof Error ? error.message : String(error)}` } });
+    }
+  });
+
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   if (config.staticDir && existsSync(config.staticDir)) {
     await app.register(fastifyStatic, { root: config.staticDir, index: 'index.html' });

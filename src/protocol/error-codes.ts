@@ -20,6 +20,8 @@ export const errorCodes = {
   resultInvalid: 'SURGE_E_RESULT_INVALID',
   inputUnavailable: 'SURGE_E_INPUT_UNAVAILABLE',
   unauthorized: 'SURGE_E_UNAUTHORIZED',
+  rateLimited: 'SURGE_E_RATE_LIMITED',
+  notReady: 'SURGE_E_NOT_READY',
   jobInvalid: 'SURGE_E_JOB_INVALID',
   jobUnknown: 'SURGE_E_JOB_UNKNOWN',
   jobNotYours: 'SURGE_E_JOB_NOT_YOURS',

@@ -78,6 +78,7 @@ export async function startTestCoordinator(overrides: Partial<CoordinatorConfig>
     leaseMs: 60_000,
     demo: { size: 32, block: 16, k: 24 },
     logLevel: 'silent',
+    rateLimitPerMinute: 100_000,
     bodyLimitBytes: 4 * 1024 * 1024,
     ...overrides,
   };
