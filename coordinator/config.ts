@@ -79,9 +79,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
     chainId: integer('SURGE_CHAIN_ID', 31337, env),
     verifyingContract: getAddress(contract),
     leaseMs: integer('SURGE_LEASE_SECONDS', 300, env) * 1000,
-    ...(env.SURGE_DEMO === '0' ? {} : { demo: { size: 2048, block: 256, k: 2048 } }),
+    ...(env.SURGE_DEMO === '0' ? {} : { demo: { size: 2048, block: 512, k: 8192 } }),
     logLevel: env.LOG_LEVEL ?? 'info',
-    rateLimitPerMinute: integer('SURGE_RATE_LIMIT', 1200, env),
+    rateLimitPerMinute: integer('SURGE_RATE_LIMIT', 6000, env),
     bodyLimitBytes: 4 * 1024 * 1024,
   };
 }

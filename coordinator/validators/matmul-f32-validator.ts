@@ -1,6 +1,7 @@
 import { matmulInputs } from '../../src/kernels/matmul.ts';
 import type { MatmulParams } from '../../src/protocol/schemas.ts';
 import { freivaldsCheckF32 } from './freivalds-f32.ts';
+import { cachedMatmulInputs } from './input-cache.ts';
 import type { Verdict } from './verdict.ts';
 
 /**
@@ -11,7 +12,7 @@ import type { Verdict } from './verdict.ts';
 export async function validateMatmulF32(params: MatmulParams, output: Uint8Array, trials: number, random: () => number): Promise<Verdict> {
   const { m, n, k } = params;
   const c = new Float32Array(output.buffer.slice(output.byteOffset, output.byteOffset + output.byteLength));
-  const { a, b } = await matmulInputs(params, 'f32');
+  const { a, b } = params.inputs ? await matmulInputs(params, 'f32') : cachedMatmulInputs(params, 'f32');
   const outcome = freivaldsCheckF32(a, b, c, { m, n, k }, trials, random);
   return outcome.valid ? { valid: true } : { valid: false, reason: `Freivalds' check failed at row ${outcome.failedRow} of the block` };
 }

@@ -1,5 +1,6 @@
 import { matmulInputs } from '../../src/kernels/matmul.ts';
 import type { MatmulParams } from '../../src/protocol/schemas.ts';
+import { cachedMatmulInputs } from './input-cache.ts';
 import type { Verdict } from './verdict.ts';
 
 /**
@@ -10,7 +11,7 @@ import type { Verdict } from './verdict.ts';
  */
 export async function validateMatmulU32(params: MatmulParams, output: Uint8Array, trials: number, random: () => number): Promise<Verdict> {
   const { m, n, k } = params;
-  const { a, b } = await matmulInputs(params, 'u32');
+  const { a, b } = params.inputs ? await matmulInputs(params, 'u32') : cachedMatmulInputs(params, 'u32');
   const c = new Uint32Array(output.buffer.slice(output.byteOffset, output.byteOffset + output.byteLength));
   const r = new Uint32Array(n);
   const br = new Uint32Array(k);
