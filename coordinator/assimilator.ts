@@ -1,6 +1,8 @@
+import type { Transaction } from 'kysely';
 import { parseFixed } from '../src/kernels/fixed-point.ts';
 import type { KernelName, MandelbrotParams, MatmulParams, PrimesParams } from '../src/protocol/schemas.ts';
 import type { Db } from './db/database.ts';
+import type { Database } from './db/schema.ts';
 
 /** The job-level parameters the work generator stores, by kernel. */
 export interface MatmulJobParams {
@@ -76,21 +78,22 @@ function placements(kernel: KernelName, jobParams: unknown, unitParams: unknown)
 
 /**
  * The assimilator (BOINC's name): keeps a validated unit's output for its job and marks the
- * unit assimilated, then closes the job when no unit is left. The output row is keyed by
- * unit, so each unit's output is kept exactly once whatever is retried.
+ * unit assimilated. Called inside the transaction that credits the unit, so output and credit
+ * are kept together or not at all; the row is keyed by unit, so it is kept exactly once.
  */
-export async function assimilate(db: Db, unitId: number, output: Uint8Array): Promise<void> {
-  const unit = await db.selectFrom('units').select(['job_id', 'assimilated']).where('id', '=', unitId).executeTakeFirstOrThrow();
-  if (unit.assimilated) return;
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('unit_outputs')
-      .values({ unit_id: unitId, output })
-      .onConflict((oc) => oc.column('unit_id').doNothing())
-      .execute();
-    await trx.updateTable('units').set({ assimilated: 1 }).where('id', '=', unitId).execute();
-  });
-  await closeJobIfComplete(db, unit.job_id);
+export async function keepUnitOutput(trx: Transaction<Database>, unitId: number, output: Uint8Array): Promise<void> {
+  await trx
+    .insertInto('unit_outputs')
+    .values({ unit_id: unitId, output })
+    .onConflict((oc) => oc.column('unit_id').doNothing())
+    .execute();
+  await trx.updateTable('units').set({ assimilated: 1 }).where('id', '=', unitId).execute();
+}
+
+/** Closes every active job whose units are all in: run at start, after a crash between a credit and the job's close. */
+export async function closeCompletedJobs(db: Db): Promise<void> {
+  const active = await db.selectFrom('jobs').select('id').where('status', '=', 'active').execute();
+  for (const job of active) await closeJobIfComplete(db, job.id);
 }
 
 /** A job's whole output, assembled from its units' outputs in the database. */

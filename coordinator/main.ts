@@ -1,3 +1,4 @@
+import { closeCompletedJobs } from './assimilator.ts';
 import { configFromEnv, hashToken } from './config.ts';
 import { loadCoordinatorKey } from './coordinator-key.ts';
 import { openDatabase } from './db/database.ts';
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   const config = configFromEnv();
   const db = await openDatabase(config.database);
   const coordinator = loadCoordinatorKey(config.keyFile, config.coordinatorKey);
+  await closeCompletedJobs(db);
   if (config.demo) await ensureDemoWork(db, config.demo);
   const localToken = config.requesterTokens.size === 0 ? loadOrCreateRequesterToken(config.requesterTokenFile) : undefined;
   if (localToken) config.requesterTokens.set(hashToken(localToken), 'local');
@@ -29,9 +31,11 @@ async function main(): Promise<void> {
 
   await app.listen({ host: config.host, port: config.port });
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  // The port actually bound (PORT=0 picks a free one).
+  const port = (app.server.address() as { port: number }).port;
   const lines = [
     '',
-    `  Surge is running. Open http://${shown}:${config.port}/ and press Start to contribute.`,
+    `  Surge is running. Open http://${shown}:${port}/ and press Start to contribute.`,
     `  Database: ${config.database.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@')}`,
     `  Coordinator: ${coordinator.address}`,
     ...(localToken ? [`  Requester token for \`npx surge job …\`: ${config.requesterTokenFile}`] : []),

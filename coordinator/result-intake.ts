@@ -5,7 +5,7 @@ import { kernelDefinitions } from '../src/kernels/registry.ts';
 import { errorCodes } from '../src/protocol/error-codes.ts';
 import type { ReceiptDomain, WorkReceipt } from '../src/protocol/receipt.ts';
 import type { ResultRequest, ResultResponse, WorkSpec } from '../src/protocol/schemas.ts';
-import { assimilate, closeJobIfComplete } from './assimilator.ts';
+import { closeJobIfComplete, keepUnitOutput } from './assimilator.ts';
 import { type Db, dialectOf } from './db/database.ts';
 import { HttpError } from './http-error.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
@@ -186,6 +186,9 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
         .onConflict((oc) => oc.column('unit_id').doNothing())
         .executeTakeFirst();
       credit = Number(credited.numInsertedOrUpdatedRows ?? 0n) > 0 ? Number(lease.credit) : 0;
+      // The assimilator's part happens in the same transaction as the credit, so a crash can
+      // never leave a unit paid for but missing from its job's output.
+      if (credit > 0) await keepUnitOutput(trx, lease.unit_id, output);
       await trx.updateTable('leases').set({ state: 'validated' }).where('id', '=', lease.id).execute();
       await trx.updateTable('units').set({ state: 'done', lease_deadline: null, current_lease: null }).where('id', '=', lease.unit_id).execute();
     } else {
@@ -222,9 +225,8 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
 
   context.metrics?.results.inc({ outcome: 'repeat' in outcome ? 'duplicate' : verdict.valid ? 'validated' : 'invalid', kernel: spec.kernel });
   if ('repeat' in outcome) return repeatVerdict(digest, outcome.repeat!);
-  // The first validated result of a unit goes into its job's output; a failed unit may end its job.
-  if (verdict.valid && outcome.credit > 0) await assimilate(db, lease.unit_id, output);
-  if (!verdict.valid) await closeJobIfComplete(db, lease.job_id);
+  // A unit's output is now in (or it failed for good): the job may be complete.
+  await closeJobIfComplete(db, lease.job_id);
   if (!verdict.valid) throw new HttpError(422, errorCodes.resultInvalid, `The result is wrong: ${verdict.reason}. No credit was granted.`, 'output');
   return { status: 'validated', digest, credit: String(outcome.credit), countersignature: countersignature!, duplicate: false };
 }

@@ -118,6 +118,12 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0005-units-by-job': {
+      async up(db: Kysely<unknown>) {
+        // Job progress and completion count a job's units on every result.
+        await db.schema.createIndex('units_by_job').on('units').columns(['job_id', 'state']).execute();
+      },
+    },
   };
 }
 
