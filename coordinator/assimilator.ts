@@ -81,19 +81,28 @@ function placements(kernel: KernelName, jobParams: unknown, unitParams: unknown)
  * unit assimilated. Called inside the transaction that credits the unit, so output and credit
  * are kept together or not at all; the row is keyed by unit, so it is kept exactly once.
  */
-export async function keepUnitOutput(trx: Transaction<Database>, unitId: number, output: Uint8Array): Promise<void> {
-  await trx
+export async function keepUnitOutput(trx: Transaction<Database>, unitId: number, jobId: number, output: Uint8Array): Promise<void> {
+  const kept = await trx
     .insertInto('unit_outputs')
     .values({ unit_id: unitId, output })
     .onConflict((oc) => oc.column('unit_id').doNothing())
-    .execute();
+    .executeTakeFirst();
+  if (Number(kept.numInsertedOrUpdatedRows ?? 0n) === 0) return;
   await trx.updateTable('units').set({ assimilated: 1 }).where('id', '=', unitId).execute();
+  await trx
+    .updateTable('jobs')
+    .set((eb) => ({ units_done: eb('units_done', '+', 1) }))
+    .where('id', '=', jobId)
+    .execute();
 }
 
 /** Closes every active job whose units are all in: run at start, after a crash between a credit and the job's close. */
 export async function closeCompletedJobs(db: Db): Promise<void> {
   const active = await db.selectFrom('jobs').select('id').where('status', '=', 'active').execute();
-  for (const job of active) await closeJobIfComplete(db, job.id);
+  for (const job of active) {
+    const failed = await db.selectFrom('units').select('id').where('job_id', '=', job.id).where('state', '=', 'failed').limit(1).executeTakeFirst();
+    await closeJobIfComplete(db, job.id, failed !== undefined);
+  }
 }
 
 /** A job's whole output, assembled from its units' outputs in the database. */
@@ -116,24 +125,21 @@ export async function readJobOutput(db: Db, jobId: number): Promise<Uint8Array> 
 }
 
 /** A job is done when every unit is assimilated, and failed when a unit failed for good. */
-export async function closeJobIfComplete(db: Db, jobId: number): Promise<void> {
-  const counts = await db
-    .selectFrom('units')
-    .select((eb) => [
-      eb.fn.countAll<number>().as('total'),
-      eb.fn.sum<number>(eb.case().when('assimilated', '=', 1).then(1).else(0).end()).as('assimilated'),
-      eb.fn.sum<number>(eb.case().when('state', '=', 'failed').then(1).else(0).end()).as('failed'),
-    ])
-    .where('job_id', '=', jobId)
-    .executeTakeFirstOrThrow();
-  if (Number(counts.failed) > 0) {
+export async function closeJobIfComplete(db: Db, jobId: number, unitFailed = false): Promise<void> {
+  if (unitFailed) {
     await db
       .updateTable('jobs')
-      .set({ status: 'failed', reason: `${counts.failed} unit(s) failed validation from several contributors` })
+      .set({ status: 'failed', reason: 'a unit failed validation from several contributors' })
       .where('id', '=', jobId)
       .where('status', '=', 'active')
       .execute();
-  } else if (Number(counts.assimilated) === Number(counts.total)) {
-    await db.updateTable('jobs').set({ status: 'done' }).where('id', '=', jobId).where('status', '=', 'active').execute();
+    return;
   }
+  await db
+    .updateTable('jobs')
+    .set({ status: 'done' })
+    .where('id', '=', jobId)
+    .where('status', '=', 'active')
+    .whereRef('units_done', '>=', 'units_total')
+    .execute();
 }

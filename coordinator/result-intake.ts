@@ -160,6 +160,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   stopTimer?.();
   const countersignature = verdict.valid ? await countersign(context.coordinator, digest) : null;
 
+  let unitFailed = false;
   const outcome = await db.transaction().execute(async (trx) => {
     // Re-read inside the transaction: another request may have closed the lease meanwhile.
     // On PostgreSQL, lock the lease row: two processes judging results of one lease take turns.
@@ -188,7 +189,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
       credit = Number(credited.numInsertedOrUpdatedRows ?? 0n) > 0 ? Number(lease.credit) : 0;
       // The assimilator's part happens in the same transaction as the credit, so a crash can
       // never leave a unit paid for but missing from its job's output.
-      if (credit > 0) await keepUnitOutput(trx, lease.unit_id, output);
+      if (credit > 0) await keepUnitOutput(trx, lease.unit_id, lease.job_id, output);
       await trx.updateTable('leases').set({ state: 'validated' }).where('id', '=', lease.id).execute();
       await trx.updateTable('units').set({ state: 'done', lease_deadline: null, current_lease: null }).where('id', '=', lease.unit_id).execute();
     } else {
@@ -196,6 +197,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
       // Each invalid result comes from a different owner (the feeder never gives an owner a
       // unit it failed), so kMaxUnitErrors means that many independent failures.
       const errors = unit.errors + 1;
+      unitFailed = errors >= kMaxUnitErrors;
       await trx
         .updateTable('units')
         .set({ errors, state: errors >= kMaxUnitErrors ? 'failed' : 'ready', lease_deadline: null, current_lease: null })
@@ -226,7 +228,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   context.metrics?.results.inc({ outcome: 'repeat' in outcome ? 'duplicate' : verdict.valid ? 'validated' : 'invalid', kernel: spec.kernel });
   if ('repeat' in outcome) return repeatVerdict(digest, outcome.repeat!);
   // A unit's output is now in (or it failed for good): the job may be complete.
-  await closeJobIfComplete(db, lease.job_id);
+  await closeJobIfComplete(db, lease.job_id, unitFailed);
   if (!verdict.valid) throw new HttpError(422, errorCodes.resultInvalid, `The result is wrong: ${verdict.reason}. No credit was granted.`, 'output');
   return { status: 'validated', digest, credit: String(outcome.credit), countersignature: countersignature!, duplicate: false };
 }

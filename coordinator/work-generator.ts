@@ -59,6 +59,9 @@ interface UnitRow {
   operations: number;
 }
 
+/** Units inserted per statement. */
+const kInsertBatch = 1000;
+
 /** Who asked for a job and how urgent it is; demo jobs have no requester. */
 export interface JobOwnership {
   requester?: string;
@@ -89,23 +92,24 @@ async function insertJob(
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('units')
-      .values(
-        units.map((unit) => ({
-          job_id: inserted.id,
-          kernel: unit.kernel,
-          kernel_version: unit.version,
-          params: JSON.stringify(unit.params),
-          credit: creditFor(unit.operations),
-          state: 'ready' as const,
-          lease_deadline: null,
-          current_lease: null,
-          errors: 0,
-          created_at: now,
-        })),
-      )
-      .execute();
+    const rows = units.map((unit) => ({
+      job_id: inserted.id,
+      kernel: unit.kernel,
+      kernel_version: unit.version,
+      params: JSON.stringify(unit.params),
+      credit: creditFor(unit.operations),
+      state: 'ready' as const,
+      lease_deadline: null,
+      current_lease: null,
+      errors: 0,
+      created_at: now,
+    }));
+    // In batches: SQLite takes at most 32,766 bound values in one statement.
+    for (let start = 0; start < rows.length; start += kInsertBatch)
+      await trx
+        .insertInto('units')
+        .values(rows.slice(start, start + kInsertBatch))
+        .execute();
     return inserted.id;
   });
 }

@@ -124,6 +124,15 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
         await db.schema.createIndex('units_by_job').on('units').columns(['job_id', 'state']).execute();
       },
     },
+    '0006-job-units-done': {
+      async up(db: Kysely<unknown>) {
+        // Counted as units are assimilated, so closing a job needs no count over its units.
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('units_done', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

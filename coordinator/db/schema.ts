@@ -13,6 +13,8 @@ export interface JobsTable {
   /** Higher first. */
   priority: Generated<number>;
   units_total: Generated<number>;
+  /** Units assimilated so far. */
+  units_done: Generated<number>;
   /** Why a job failed. */
   reason: Generated<string | null>;
   created_at: number;
