@@ -36,7 +36,7 @@ async function client(index: number): Promise<void> {
     const answer = await post(base, '/v1/leases', { session: session.address, backends: ['wasm'] });
     latencies.push(performance.now() - started);
     const { lease } = (await answer.json()) as { lease: Lease | null };
-    if (!lease || lease.kernel !== 'primes') break;
+    if (lease?.kernel !== 'primes') break;
     const output = primesReference(lease.params);
     const signed = await signWorkReceipt({ session, owner: owner.address, domain, lease, output, seq: seq++ });
     const result = await post(base, '/v1/results', {
