@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { generatePrivateKey } from 'viem/accounts';
+import { freshPostgresDatabase } from '../test/helpers/test-coordinator.ts';
 
 const { values } = parseArgs({
   options: {
@@ -48,26 +48,9 @@ function run(args: string[], env: NodeJS.ProcessEnv, until?: RegExp): Promise<{ 
 }
 
 async function main(): Promise<void> {
-  let database: string | undefined;
-  let dropDatabase: (() => Promise<void>) | undefined;
-  if (values.db === 'postgres') {
-    const admin = process.env.SURGE_TEST_POSTGRES_URL;
-    if (!admin) throw new Error('--db postgres needs SURGE_TEST_POSTGRES_URL (an admin URL to a PostgreSQL server)');
-    const name = `surge_bench_${Date.now()}`;
-    const client = new pg.Client({ connectionString: admin });
-    await client.connect();
-    await client.query(`CREATE DATABASE ${name}`);
-    await client.end();
-    const url = new URL(admin);
-    url.pathname = `/${name}`;
-    database = url.toString();
-    dropDatabase = async () => {
-      const c = new pg.Client({ connectionString: admin });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
+  const postgres = values.db === 'postgres' ? await freshPostgresDatabase('surge_bench') : undefined;
+  const database = postgres?.url;
+  const dropDatabase = postgres?.drop;
   const env = {
     SURGE_DATA_DIR: dataDir,
     PORT: '0',

@@ -37,9 +37,9 @@ export const testDatabases = [
 export type TestDatabase = (typeof testDatabases)[number]['name'];
 
 /** A fresh, empty PostgreSQL database on the test server, and how to drop it. */
-async function freshPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  if (!testPostgresUrl) throw new Error('Set SURGE_TEST_POSTGRES_URL to a PostgreSQL admin URL (.ci/run does) to test on PostgreSQL.');
-  const name = `surge_test_${randomBytes(6).toString('hex')}`;
+export async function freshPostgresDatabase(prefix = 'surge_test'): Promise<{ url: string; drop(): Promise<void> }> {
+  if (!testPostgresUrl) throw new Error('Set SURGE_TEST_POSTGRES_URL to a PostgreSQL admin URL (.ci/run does) to use PostgreSQL.');
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: testPostgresUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
