@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { type KernelName, kernelNames } from './kernel-names.ts';
 
 /**
  * Wire schemas of the `/v1` API, shared by the coordinator (which validates every request
@@ -14,9 +15,8 @@ export const UintStringSchema = Type.String({ pattern: '^(0|[1-9][0-9]{0,76})$',
 export const BackendSchema = Type.Union([Type.Literal('webgpu'), Type.Literal('wasm')]);
 export type Backend = Static<typeof BackendSchema>;
 
-export const kernelNames = ['matmul-f32', 'matmul-u32', 'mandelbrot', 'primes'] as const;
+export { type KernelName, kernelNames } from './kernel-names.ts';
 export const KernelNameSchema = Type.Union(kernelNames.map((name) => Type.Literal(name)));
-export type KernelName = (typeof kernelNames)[number];
 
 /**
  * Real input data, when a unit's inputs are not generated from a seed: inline (base64, for
