@@ -1,5 +1,8 @@
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ReceiptDomain } from '../src/protocol/receipt.ts';
+import type { InfoResponse, Lease } from '../src/protocol/schemas.ts';
+import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
 import { sessionGrantMessage } from '../src/wallet/session-grant.ts';
 import { startTestCoordinator, type TestCoordinator } from '../test/helpers/test-coordinator.ts';
 
@@ -16,8 +19,25 @@ describe('operating a coordinator', () => {
     const session = privateKeyToAccount(generatePrivateKey());
     const message = sessionGrantMessage({ owner: owner.address, session: session.address, domain: 'localhost:80', uri: 'http://localhost', chainId: 31337 });
     await coordinator.app.inject({ method: 'POST', url: '/v1/sessions', payload: { message, signature: await owner.signMessage({ message }) } });
-    for (let i = 0; i < 3; i++) await coordinator.app.inject({ method: 'POST', url: '/v1/leases', payload: { session: session.address, backends: ['wasm'] } });
+    const leases: Lease[] = [];
+    for (let i = 0; i < 3; i++)
+      leases.push(
+        (await coordinator.app.inject({ method: 'POST', url: '/v1/leases', payload: { session: session.address, backends: ['wasm'] } })).json().lease,
+      );
+    // One wrong result: judged invalid, and timed.
+    const lease = leases[0]!;
+    const domain = ((await coordinator.app.inject({ method: 'GET', url: '/v1/info' })).json() as InfoResponse).domain as ReceiptDomain;
+    const output = new Uint8Array(lease.kernel === 'matmul-f32' ? lease.params.m * lease.params.n * 4 : 0);
+    const signed = await signWorkReceipt({ session, owner: owner.address, domain, lease, output, seq: 0 });
+    const wrong = await coordinator.app.inject({
+      method: 'POST',
+      url: '/v1/results',
+      payload: { lease: lease.id, output: Buffer.from(output).toString('base64'), receipt: signed.receipt, signature: signed.signature },
+    });
+    expect(wrong.statusCode).toBe(422);
     const metrics = await coordinator.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/^surge_results_total\{outcome="invalid",kernel="matmul-f32"\} 1$/m);
+    expect(metrics.body).toMatch(/^surge_validation_seconds_count\{kernel="matmul-f32"\} 1$/m);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
     expect(metrics.body).toMatch(/^surge_leases_total\{kernel="matmul-f32"\} 3$/m);
     expect(metrics.body).toMatch(/^surge_http_request_duration_seconds_count\{method="POST",route="\/v1\/leases",status="200"\} 3$/m);

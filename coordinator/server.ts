@@ -178,7 +178,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.post<{ Body: ResultRequest }>(
     '/v1/results',
     { schema: { body: ResultRequestSchema, response: { 200: ResultResponseSchema, ...errorResponses } } },
-    async (request) => acceptResult(request.body, { db, domain, coordinator, now: now() }),
+    async (request) => acceptResult(request.body, { db, domain, coordinator, metrics, now: now() }),
   );
 
   app.get<{ Params: { owner: string } }>(
