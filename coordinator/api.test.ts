@@ -1,4 +1,4 @@
-import { type Hex, hashTypedData, keccak256, type LocalAccount } from 'viem';
+import { type Hex, hashTypedData, keccak256 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { matmulInputA, matmulInputB } from '../src/kernels/matmul.ts';
@@ -7,6 +7,7 @@ import { type ReceiptDomain, receiptMessage, workReceiptPrimaryType, workReceipt
 import type { InfoResponse, Lease, ResultRequest } from '../src/protocol/schemas.ts';
 import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
 import { sessionGrantMessage } from '../src/wallet/session-grant.ts';
+import { registerContributor, type TestContributor } from '../test/helpers/contributor.ts';
 import { startTestCoordinator, type TestCoordinator, testDatabases } from '../test/helpers/test-coordinator.ts';
 
 let coordinator: TestCoordinator;
@@ -27,20 +28,8 @@ describe.each(testDatabases)('on $name', ({ name: database, skip }) => {
 
   const post = (url: string, payload: unknown) => coordinator.app.inject({ method: 'POST', url, payload: payload as object });
 
-  interface Contributor {
-    owner: LocalAccount;
-    session: LocalAccount;
-  }
-
-  /** An owner key and a session key registered with a signed grant, as the page does. */
-  async function contributor(): Promise<Contributor> {
-    const owner = privateKeyToAccount(generatePrivateKey());
-    const session = privateKeyToAccount(generatePrivateKey());
-    const message = sessionGrantMessage({ owner: owner.address, session: session.address, domain: 'localhost:80', uri: 'http://localhost', chainId: 31337 });
-    const response = await post('/v1/sessions', { message, signature: await owner.signMessage({ message }) });
-    expect(response.statusCode).toBe(200);
-    return { owner, session };
-  }
+  type Contributor = TestContributor;
+  const contributor = () => registerContributor(coordinator.app);
 
   async function lease(who: Contributor): Promise<Lease> {
     const response = await post('/v1/leases', { session: who.session.address, backends: ['wasm'] });

@@ -78,13 +78,11 @@ async function jobStatus(db: Db, id: number, name: string): Promise<JobStatus> {
   const job = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
   if (!job) throw new HttpError(404, errorCodes.jobUnknown, `No job ${id} exists here.`, 'id');
   if (job.requester !== name) throw new HttpError(403, errorCodes.jobNotYours, `Job ${id} belongs to another requester.`, 'id');
-  const units = await db
+  const failed = await db
     .selectFrom('units')
-    .select((eb) => [
-      eb.fn.sum<number>(eb.case().when('assimilated', '=', 1).then(1).else(0).end()).as('done'),
-      eb.fn.sum<number>(eb.case().when('state', '=', 'failed').then(1).else(0).end()).as('failed'),
-    ])
+    .select((eb) => eb.fn.countAll<number>().as('count'))
     .where('job_id', '=', id)
+    .where('state', '=', 'failed')
     .executeTakeFirstOrThrow();
   return {
     id: job.id,
@@ -94,7 +92,7 @@ async function jobStatus(db: Db, id: number, name: string): Promise<JobStatus> {
     status: job.status,
     ...(job.reason ? { reason: job.reason } : {}),
     priority: job.priority,
-    units: { total: job.units_total, done: Number(units.done ?? 0), failed: Number(units.failed ?? 0) },
+    units: { total: job.units_total, done: job.units_done, failed: Number(failed.count) },
     createdAt: new Date(Number(job.created_at)).toISOString(),
   };
 }

@@ -2,8 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
-import { keccak256, type LocalAccount } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { keccak256 } from 'viem';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mandelbrotReference } from '../src/kernels/mandelbrot.ts';
 import { matmulInputA, matmulInputB } from '../src/kernels/matmul.ts';
@@ -12,7 +11,7 @@ import { primesReference } from '../src/kernels/primes.ts';
 import type { ReceiptDomain } from '../src/protocol/receipt.ts';
 import type { InfoResponse, JobRequest, JobStatus, Lease } from '../src/protocol/schemas.ts';
 import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
-import { sessionGrantMessage } from '../src/wallet/session-grant.ts';
+import { registerContributor } from '../test/helpers/contributor.ts';
 import { kOtherRequesterToken, kTestRequesterToken, startTestCoordinator, type TestCoordinator, testDatabases } from '../test/helpers/test-coordinator.ts';
 import { main as cli } from './cli/surge-cli.ts';
 
@@ -54,10 +53,7 @@ describe.each(testDatabases)('on $name', ({ name: database, skip }) => {
   /** A contributor that leases and completes every unit there is, correctly. */
   async function contributeAll(): Promise<number> {
     const domain = ((await coordinator.app.inject({ method: 'GET', url: '/v1/info' })).json() as InfoResponse).domain as ReceiptDomain;
-    const owner = privateKeyToAccount(generatePrivateKey());
-    const session: LocalAccount = privateKeyToAccount(generatePrivateKey());
-    const message = sessionGrantMessage({ owner: owner.address, session: session.address, domain: 'localhost:80', uri: 'http://localhost', chainId: 31337 });
-    await coordinator.app.inject({ method: 'POST', url: '/v1/sessions', payload: { message, signature: await owner.signMessage({ message }) } });
+    const { owner, session } = await registerContributor(coordinator.app);
     let done = 0;
     for (;;) {
       coordinator.clock.now += 1; // so leases are ordered by when they were issued

@@ -1,9 +1,8 @@
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReceiptDomain } from '../src/protocol/receipt.ts';
 import type { InfoResponse, Lease } from '../src/protocol/schemas.ts';
 import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
-import { sessionGrantMessage } from '../src/wallet/session-grant.ts';
+import { registerContributor } from '../test/helpers/contributor.ts';
 import { startTestCoordinator, type TestCoordinator } from '../test/helpers/test-coordinator.ts';
 
 let coordinator: TestCoordinator | undefined;
@@ -15,10 +14,7 @@ afterEach(async () => {
 describe('operating a coordinator', () => {
   it('exports Prometheus metrics of leases and requests', async () => {
     coordinator = await startTestCoordinator();
-    const owner = privateKeyToAccount(generatePrivateKey());
-    const session = privateKeyToAccount(generatePrivateKey());
-    const message = sessionGrantMessage({ owner: owner.address, session: session.address, domain: 'localhost:80', uri: 'http://localhost', chainId: 31337 });
-    await coordinator.app.inject({ method: 'POST', url: '/v1/sessions', payload: { message, signature: await owner.signMessage({ message }) } });
+    const { owner, session } = await registerContributor(coordinator.app);
     const leases: Lease[] = [];
     for (let i = 0; i < 3; i++)
       leases.push(

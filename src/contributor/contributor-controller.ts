@@ -1,5 +1,5 @@
 import type { Address, Hex } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { ApiError } from '../errors/api-error.ts';
 import { GpuError } from '../errors/gpu-error.ts';
 import { KernelError } from '../errors/kernel-error.ts';
@@ -283,8 +283,7 @@ export class ContributorController extends EventTarget {
     }
     const owner = await loadOrCreateOwnerKey(db);
     const ownerAccount = privateKeyToAccount(owner.privateKey);
-    const sessionKey = crypto.getRandomValues(new Uint8Array(32));
-    const privateKey = `0x${Array.from(sessionKey, (b) => b.toString(16).padStart(2, '0')).join('')}` as Hex;
+    const privateKey = generatePrivateKey();
     const sessionAccount = privateKeyToAccount(privateKey);
     const url = new URL(this.client.baseUrl);
     const message = sessionGrantMessage({

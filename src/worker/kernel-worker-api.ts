@@ -1,4 +1,5 @@
 import type { AdapterDescription } from '../gpu/gpu-context.ts';
+import type { FillRequest } from '../gpu/philox-fill.ts';
 import type { Backend, WorkSpec } from '../protocol/schemas.ts';
 
 /** What a worker found it can run on. */
@@ -13,16 +14,8 @@ export interface StartRequest {
   checkpoint?: Uint8Array;
 }
 
-/** A matrix of Philox words, as `generate` makes it on a backend. */
-export interface GenerateRequest {
-  seed: string;
-  stream: number;
-  row0: number;
-  col0: number;
-  rows: number;
-  cols: number;
-  asFloat: boolean;
-}
+/** A matrix of Philox words, as `generate` makes it on a backend: a fill keyed by the job's hex seed. */
+export type GenerateRequest = Omit<FillRequest, 'key'> & { seed: string };
 
 /**
  * The API a kernel worker exposes through comlink: one run at a time, in slices. The
