@@ -24,16 +24,31 @@ export async function linkOwner(
   const existing = await db.selectFrom('owner_links').selectAll().where('owner', '=', owner.toLowerCase()).executeTakeFirst();
   if (existing) {
     if (existing.wallet === wallet.toLowerCase()) return { owner, wallet, linkedAt: new Date(existing.created_at).toISOString() };
-    throw new HttpError(409, errorCodes.ownerLinked, `Owner ${owner} is already linked to wallet ${getAddress(existing.wallet)}; a link cannot be changed.`, 'wallet');
+    throw new HttpError(
+      409,
+      errorCodes.ownerLinked,
+      `Owner ${owner} is already linked to wallet ${getAddress(existing.wallet)}; a link cannot be changed.`,
+      'wallet',
+    );
   }
   const walletLinked = await db.selectFrom('owner_links').select('owner').where('owner', '=', wallet.toLowerCase()).executeTakeFirst();
   if (walletLinked) throw new HttpError(400, errorCodes.ownerLinkInvalid, `Wallet ${wallet} is itself linked to another wallet; link to that one.`, 'wallet');
   const message = ownerLinkMessage({ owner, wallet, host: context.host, chainId: context.chainId });
   if (!(await context.verifier.message(owner, message, body.ownerSignature as Hex))) {
-    throw new HttpError(401, errorCodes.ownerLinkInvalid, `ownerSignature is not the owner key's signature of the link message for ${context.host}.`, 'ownerSignature');
+    throw new HttpError(
+      401,
+      errorCodes.ownerLinkInvalid,
+      `ownerSignature is not the owner key's signature of the link message for ${context.host}.`,
+      'ownerSignature',
+    );
   }
   if (!(await context.verifier.message(wallet, message, body.walletSignature as Hex))) {
-    throw new HttpError(401, errorCodes.ownerLinkInvalid, `walletSignature is not the wallet's signature of the link message for ${context.host}.`, 'walletSignature');
+    throw new HttpError(
+      401,
+      errorCodes.ownerLinkInvalid,
+      `walletSignature is not the wallet's signature of the link message for ${context.host}.`,
+      'walletSignature',
+    );
   }
   await db
     .insertInto('owner_links')

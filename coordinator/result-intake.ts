@@ -130,12 +130,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   const signer = await receiptSigner(domain, receipt, body.signature as Hex);
   if (signer !== lease.session) throw badSignature(domain);
   await assertSessionCurrent(db, lease.session, now);
-  const reused = await db
-    .selectFrom('results')
-    .select('digest')
-    .where('session', '=', lease.session)
-    .where('seq', '=', receipt.seq)
-    .executeTakeFirst();
+  const reused = await db.selectFrom('results').select('digest').where('session', '=', lease.session).where('seq', '=', receipt.seq).executeTakeFirst();
   if (reused) {
     throw new HttpError(
       409,
