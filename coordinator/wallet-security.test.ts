@@ -202,7 +202,7 @@ describe.each(testDatabases)('session and receipt security on $name', ({ name: d
             WorkReceipt: [...workReceiptTypes.WorkReceipt],
           },
           primaryType: 'WorkReceipt',
-          domain,
+          domain: { name: domain.name, version: domain.version, chainId: domain.chainId, verifyingContract: domain.verifyingContract },
           message: body.receipt,
         },
       });
