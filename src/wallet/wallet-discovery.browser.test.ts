@@ -20,7 +20,12 @@ function testWallet() {
   return { account, provider };
 }
 
-const info = { uuid: 'a6b3c1a0-0000-4000-8000-000000000001', name: 'Test Wallet', icon: 'data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>', rdns: 'org.example.testwallet' };
+const info = {
+  uuid: 'a6b3c1a0-0000-4000-8000-000000000001',
+  name: 'Test Wallet',
+  icon: 'data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>',
+  rdns: 'org.example.testwallet',
+};
 let cleanup: (() => void) | undefined;
 
 afterEach(() => {
