@@ -68,7 +68,8 @@ async function openPageWithWallet(): Promise<{ page: Page; wallet: ReturnType<ty
   return { page, wallet, signatures: () => signatures, requested };
 }
 
-describe('the wallet panel', () => {
+// Computing and a reload on a shared machine: more than the default 30 s.
+describe('the wallet panel', { timeout: 120_000 }, () => {
   it('loads on demand; a connected wallet signs once and earns; the session can be revoked', async () => {
     const { page, wallet, signatures, requested } = await openPageWithWallet();
     await page.getByRole('button', { name: 'Start contributing' }).waitFor();
