@@ -148,6 +148,8 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
         await db.schema.createIndex('owner_links_by_wallet').on('owner_links').column('wallet').execute();
         // A revoked session's leases and receipts are refused (the same migration: one name per branch).
         await db.schema.alterTable('sessions').addColumn('revoked_at', 'bigint').execute();
+        // Each receipt checks that its session has not used its sequence number before.
+        await db.schema.createIndex('results_by_session_seq').on('results').columns(['session', 'seq']).execute();
       },
     },
   };
