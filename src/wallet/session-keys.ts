@@ -34,8 +34,19 @@ export async function createSession(options: { db: SurgeDb; client: CoordinatorC
     expiresAt: granted.expiresAt,
     ...(owner.wallet ? { wallet: owner.wallet } : {}),
   };
+  const previous = await currentSession(db);
   await db.put('keys', session, 'session');
+  // The previous key is kept too: a lane may be storing a lease it just got under it.
+  await forgetUnusedSessionKeys(db, [address, ...(previous ? [previous.address] : [])]);
   return session;
+}
+
+/** Deletes session keys that are not kept and hold no lease in progress: a session makes one a day. */
+async function forgetUnusedSessionKeys(db: SurgeDb, keep: Hex[]): Promise<void> {
+  const inUse = new Set([...keep, ...(await db.getAll('leases')).map((lease) => lease.session.address)].map((a) => a.toLowerCase()));
+  for (const address of await db.getAllKeys('sessionKeys')) {
+    if (!inUse.has(address.toLowerCase())) await db.delete('sessionKeys', address);
+  }
 }
 
 /** The current session, if one is stored. */
