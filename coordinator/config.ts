@@ -27,6 +27,8 @@ export interface CoordinatorConfig {
   staticDir?: string;
   chainId: number;
   verifyingContract: Address;
+  /** A JSON-RPC URL of the chain (SURGE_RPC_URL): owner signatures are then checked on chain, so contract wallets work. */
+  rpcUrl?: string;
   /** How long a lease lasts before its unit is reissued. */
   leaseMs: number;
   /** Keeps a demo job with work in it; undefined turns the demo off. */
@@ -78,6 +80,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
     staticDir: resolve(env.SURGE_STATIC_DIR ?? 'dist'),
     chainId: integer('SURGE_CHAIN_ID', 31337, env),
     verifyingContract: getAddress(contract),
+    ...(env.SURGE_RPC_URL ? { rpcUrl: env.SURGE_RPC_URL } : {}),
     leaseMs: integer('SURGE_LEASE_SECONDS', 300, env) * 1000,
     ...(env.SURGE_DEMO === '0' ? {} : { demo: { size: 2048, block: 512, k: 8192 } }),
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -23,3 +23,20 @@ export async function receiptSigner(domain: ReceiptDomain, receipt: WorkReceipt,
 export function countersign(coordinator: PrivateKeyAccount, digest: Hex): Promise<Hex> {
   return coordinator.sign({ hash: digest });
 }
+
+/** secp256k1's group order n; EIP-2 accepts only s ≤ n/2. */
+const kSecp256k1N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/**
+ * Why a 65-byte signature is non-canonical, or undefined when it is canonical. For every
+ * valid (r, s, v) there is a twin (r, n − s, v ^ 1) that recovers the same signer: a
+ * "malleated" copy. Refusing s > n/2 (EIP-2, as OpenZeppelin's ECDSA does) leaves one
+ * signature per receipt; duplicates are still keyed on the digest, so a twin never earns twice.
+ */
+export function nonCanonicalSignature(signature: Hex): string | undefined {
+  const s = BigInt(`0x${signature.slice(66, 130)}`);
+  const v = Number.parseInt(signature.slice(130, 132), 16);
+  if (s === 0n || s > kSecp256k1N / 2n) return 'its s value is in the upper half of the curve order (s > n/2): the malleated twin of a signature';
+  if (v !== 27 && v !== 28 && v !== 0 && v !== 1) return `its v value is ${v}, not 27 or 28`;
+  return undefined;
+}

@@ -1,5 +1,5 @@
 import type { Hex, PrivateKeyAccount } from 'viem';
-import { keccak256 } from 'viem';
+import { getAddress, keccak256 } from 'viem';
 import { KernelError } from '../src/errors/kernel-error.ts';
 import { kernelDefinitions } from '../src/kernels/registry.ts';
 import { errorCodes } from '../src/protocol/error-codes.ts';
@@ -9,7 +9,8 @@ import { closeJobIfComplete, keepUnitOutput } from './assimilator.ts';
 import { type Db, dialectOf } from './db/database.ts';
 import { HttpError } from './http-error.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
-import { countersign, receiptDigest, receiptSigner } from './receipts.ts';
+import { ownersLinkedTo } from './owner-links.ts';
+import { countersign, nonCanonicalSignature, receiptDigest, receiptSigner } from './receipts.ts';
 import { validateOutput } from './validators/validate-output.ts';
 import type { Verdict } from './validators/verdict.ts';
 
@@ -79,9 +80,15 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   }
   if (BigInt(receipt.seq) >= 2n ** 64n) throw new HttpError(400, errorCodes.badRequest, 'receipt.seq is over the uint64 range.', 'receipt.seq');
   if (BigInt(receipt.units) >= 2n ** 256n) throw new HttpError(400, errorCodes.badRequest, 'receipt.units is over the uint256 range.', 'receipt.units');
+  const malleated = nonCanonicalSignature(body.signature as Hex);
+  if (malleated) throw new HttpError(401, errorCodes.receiptMalleable, `The receipt's signature is not canonical: ${malleated}.`, 'signature');
   const digest = receiptDigest(domain, receipt);
   const previous = await db.selectFrom('results').selectAll().where('digest', '=', digest).executeTakeFirst();
-  if (previous) return repeatVerdict(digest, previous);
+  if (previous) {
+    // The same receipt again (an outbox retry): the same verdict, once its signature is the session's.
+    if ((await receiptSigner(domain, receipt, body.signature as Hex)) !== previous.session) throw badSignature(domain);
+    return repeatVerdict(digest, previous);
+  }
 
   const lease = await db
     .selectFrom('leases')
@@ -121,12 +128,15 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
     throw new HttpError(400, errorCodes.receiptMismatch, 'receipt.resultHash is not the keccak-256 of the output sent.', 'receipt.resultHash');
   }
   const signer = await receiptSigner(domain, receipt, body.signature as Hex);
-  if (signer !== lease.session) {
+  if (signer !== lease.session) throw badSignature(domain);
+  await assertSessionCurrent(db, lease.session, now);
+  const reused = await db.selectFrom('results').select('digest').where('session', '=', lease.session).where('seq', '=', receipt.seq).executeTakeFirst();
+  if (reused) {
     throw new HttpError(
-      401,
-      errorCodes.receiptSignature,
-      'The receipt is not signed by the session key it names (or was signed for another coordinator or chain).',
-      'signature',
+      409,
+      errorCodes.receiptReplayed,
+      `Session ${receipt.session} already used sequence number ${receipt.seq} for another receipt (${reused.digest}).`,
+      'receipt.seq',
     );
   }
   if (lease.state !== 'open') throw new HttpError(409, errorCodes.leaseClosed, `This lease is already closed (${lease.state}); lease new work.`, 'lease');
@@ -233,12 +243,33 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   return { status: 'validated', digest, credit: String(outcome.credit), countersignature: countersignature!, duplicate: false };
 }
 
-/** The ledger's totals for one owner. */
-export async function ownerCredit(db: Db, owner: string): Promise<{ validatedResults: number; credit: string }> {
+/** The ledger's totals for one owner, with those of the owner keys linked to it (a wallet's). */
+export async function ownerCredit(db: Db, owner: string): Promise<{ validatedResults: number; credit: string; linkedOwners: string[] }> {
+  const linked = await ownersLinkedTo(db, owner);
   const row = await db
     .selectFrom('credits')
     .select((eb) => [eb.fn.countAll<number>().as('results'), eb.fn.sum<number>('amount').as('credit')])
-    .where('owner', '=', owner.toLowerCase())
+    .where('owner', 'in', [owner.toLowerCase(), ...linked])
     .executeTakeFirstOrThrow();
-  return { validatedResults: Number(row.results), credit: String(row.credit ?? 0) };
+  return { validatedResults: Number(row.results), credit: String(row.credit ?? 0), linkedOwners: linked.map((address) => getAddress(address)) };
+}
+
+function badSignature(domain: ReceiptDomain): HttpError {
+  return new HttpError(
+    401,
+    errorCodes.receiptSignature,
+    `The receipt is not signed by the session key it names under this coordinator's EIP-712 domain (chain ${domain.chainId}, verifying contract ${domain.verifyingContract}); a receipt signed for another coordinator or chain is refused.`,
+    'signature',
+  );
+}
+
+/** A receipt counts only while its session is neither revoked nor expired. */
+async function assertSessionCurrent(db: Db, address: string, now: number): Promise<void> {
+  const session = await db.selectFrom('sessions').select(['revoked_at', 'expires_at']).where('address', '=', address).executeTakeFirstOrThrow();
+  if (session.revoked_at != null) {
+    throw new HttpError(401, errorCodes.sessionRevoked, `Session ${address} was revoked; its receipts are refused.`, 'receipt.session');
+  }
+  if (session.expires_at <= now) {
+    throw new HttpError(401, errorCodes.sessionExpired, `Session ${address} expired before this receipt arrived; its receipts are refused.`, 'receipt.session');
+  }
 }

@@ -17,9 +17,15 @@ import {
   LeaseRequestSchema,
   LeaseResponseSchema,
   OwnerCreditResponseSchema,
+  type OwnerLinkRequest,
+  OwnerLinkRequestSchema,
+  OwnerLinkResponseSchema,
   type ResultRequest,
   ResultRequestSchema,
   ResultResponseSchema,
+  type RevokeSessionRequest,
+  RevokeSessionRequestSchema,
+  RevokeSessionResponseSchema,
   type SessionRequest,
   SessionRequestSchema,
   SessionResponseSchema,
@@ -30,8 +36,10 @@ import { leaseUnit } from './feeder.ts';
 import { HttpError } from './http-error.ts';
 import { registerJobRoutes } from './jobs-routes.ts';
 import { CoordinatorMetrics } from './metrics.ts';
+import { linkOwner } from './owner-links.ts';
 import { acceptResult, ownerCredit } from './result-intake.ts';
-import { activeSession, registerSession } from './sessions.ts';
+import { activeSession, registerSession, revokeSession } from './sessions.ts';
+import { SignatureVerifier } from './signature-verifier.ts';
 import { ensureDemoWork } from './work-generator.ts';
 
 export interface ServerDeps {
@@ -74,6 +82,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, db, coordinator } = deps;
   const now = deps.now ?? Date.now;
   const domain: ReceiptDomain = { name: 'Surge', version: '1', chainId: config.chainId, verifyingContract: config.verifyingContract };
+  const verifier = new SignatureVerifier(config.rpcUrl);
 
   const metrics = new CoordinatorMetrics();
   const app = Fastify({
@@ -154,7 +163,31 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.post<{ Body: SessionRequest }>(
     '/v1/sessions',
     { schema: { body: SessionRequestSchema, response: { 200: SessionResponseSchema, ...errorResponses } } },
-    async (request) => registerSession(db, request.body, { host: request.host, chainId: config.chainId, now: now() }),
+    async (request) => registerSession(db, request.body, { host: request.host, chainId: config.chainId, now: now(), verifier }),
+  );
+
+  app.post<{ Params: { address: string }; Body: RevokeSessionRequest }>(
+    '/v1/sessions/:address/revoke',
+    {
+      schema: {
+        params: Type.Object({ address: AddressSchema }),
+        body: RevokeSessionRequestSchema,
+        response: { 200: RevokeSessionResponseSchema, ...errorResponses },
+      },
+    },
+    async (request) => revokeSession(db, request.params.address, request.body, { host: request.host, chainId: config.chainId, now: now(), verifier }),
+  );
+
+  app.post<{ Params: { owner: string }; Body: OwnerLinkRequest }>(
+    '/v1/owners/:owner/link',
+    {
+      schema: {
+        params: Type.Object({ owner: AddressSchema }),
+        body: OwnerLinkRequestSchema,
+        response: { 200: OwnerLinkResponseSchema, ...errorResponses },
+      },
+    },
+    async (request) => linkOwner(db, request.params.owner, request.body, { host: request.host, chainId: config.chainId, now: now(), verifier }),
   );
 
   app.post<{ Body: LeaseRequest }>(

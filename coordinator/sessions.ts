@@ -1,9 +1,11 @@
-import { type Address, getAddress, type Hex, verifyMessage } from 'viem';
+import { type Address, getAddress, type Hex } from 'viem';
 import { parseSiweMessage, validateSiweMessage } from 'viem/siwe';
 import { errorCodes } from '../src/protocol/error-codes.ts';
-import type { SessionRequest, SessionResponse } from '../src/protocol/schemas.ts';
+import type { RevokeSessionRequest, RevokeSessionResponse, SessionRequest, SessionResponse } from '../src/protocol/schemas.ts';
+import { revocationMessage } from '../src/protocol/wallet-messages.ts';
 import type { Db } from './db/database.ts';
 import { HttpError } from './http-error.ts';
+import type { SignatureVerifier } from './signature-verifier.ts';
 
 /** The longest a session grant may last. */
 const kMaxSessionMs = 7 * 24 * 60 * 60 * 1000;
@@ -19,10 +21,15 @@ function refuse(message: string): never {
 /**
  * Registers a session key from its owner's Sign-In with Ethereum grant: the message must be
  * for this coordinator's host and chain, unexpired (at most 7 days), name exactly one
- * session key in its resources, and be signed by the owner. Posting the same grant again
- * returns the same session.
+ * session key in its resources, and be signed by the owner (checked through the chain when
+ * an RPC URL is configured, so contract wallets may sign). Posting the same grant again
+ * returns the same session; a revoked session key cannot be granted again.
  */
-export async function registerSession(db: Db, body: SessionRequest, context: { host: string; chainId: number; now: number }): Promise<SessionResponse> {
+export async function registerSession(
+  db: Db,
+  body: SessionRequest,
+  context: { host: string; chainId: number; now: number; verifier: SignatureVerifier },
+): Promise<SessionResponse> {
   const fields = parseSiweMessage(body.message);
   if (!fields.address || !fields.domain || !fields.expirationTime || fields.chainId === undefined) {
     refuse('The session grant is not a complete Sign-In with Ethereum message: it needs an address, a domain, a chain ID and an expiration time.');
@@ -38,13 +45,14 @@ export async function registerSession(db: Db, body: SessionRequest, context: { h
   if (sessions.length !== 1) refuse('The session grant must name exactly one session key as a resource (urn:surge:session:0x…).');
   const session = sessions[0]!;
   const owner = fields.address.toLowerCase();
-  const signed = await verifyMessage({ address: fields.address, message: body.message, signature: body.signature as Hex }).catch(() => false);
+  const signed = await context.verifier.siwe(fields.address, body.message, body.signature as Hex, { domain: context.host, time: now });
   if (!signed) throw new HttpError(401, errorCodes.sessionGrantInvalid, 'The session grant is not signed by the address it names.', 'signature');
 
   const existing = await db.selectFrom('sessions').selectAll().where('address', '=', session).executeTakeFirst();
   if (existing && existing.owner !== owner) {
     throw new HttpError(409, errorCodes.sessionGrantInvalid, 'This session key is already registered to another owner; make a new session key.', 'message');
   }
+  if (existing?.revoked_at != null) throw new HttpError(401, errorCodes.sessionRevoked, 'This session key was revoked; make a new session key.', 'message');
   if (!existing) {
     await db
       .insertInto('sessions')
@@ -59,6 +67,39 @@ export async function registerSession(db: Db, body: SessionRequest, context: { h
 export async function activeSession(db: Db, address: Address | string, now: number) {
   const session = await db.selectFrom('sessions').selectAll().where('address', '=', address.toLowerCase()).executeTakeFirst();
   if (!session) throw new HttpError(401, errorCodes.sessionUnknown, `No session ${address} is registered here; create one with POST /v1/sessions.`, 'session');
+  if (session.revoked_at != null) throw new HttpError(401, errorCodes.sessionRevoked, `Session ${address} was revoked; create a new one.`, 'session');
   if (session.expires_at <= now) throw new HttpError(401, errorCodes.sessionExpired, `Session ${address} has expired; create a new one.`, 'session');
   return session;
+}
+
+/**
+ * Revokes a session, signed (EIP-191, `revocationMessage`) by the session key itself or by
+ * its owner. From then on its leases and receipts are refused with SURGE_E_SESSION_REVOKED.
+ * Revoking again changes nothing.
+ */
+export async function revokeSession(
+  db: Db,
+  address: string,
+  body: RevokeSessionRequest,
+  context: { host: string; chainId: number; now: number; verifier: SignatureVerifier },
+): Promise<RevokeSessionResponse> {
+  const session = await db.selectFrom('sessions').selectAll().where('address', '=', address.toLowerCase()).executeTakeFirst();
+  if (!session) throw new HttpError(404, errorCodes.sessionUnknown, `No session ${address} is registered here.`, 'address');
+  const message = revocationMessage({ session: getAddress(address), host: context.host, chainId: context.chainId });
+  const signature = body.signature as Hex;
+  const bySession = await context.verifier.message(getAddress(session.address), message, signature);
+  const byOwner = bySession || (await context.verifier.message(getAddress(session.owner), message, signature));
+  if (!byOwner) {
+    throw new HttpError(
+      401,
+      errorCodes.revocationInvalid,
+      `The revocation is not signed by session ${address} or its owner over this coordinator's revocation message (host ${context.host}, chain ${context.chainId}).`,
+      'signature',
+    );
+  }
+  const revokedAt = session.revoked_at ?? context.now;
+  if (session.revoked_at == null) {
+    await db.updateTable('sessions').set({ revoked_at: revokedAt }).where('address', '=', session.address).where('revoked_at', 'is', null).execute();
+  }
+  return { session: getAddress(session.address), owner: getAddress(session.owner), revokedAt: new Date(revokedAt).toISOString() };
 }

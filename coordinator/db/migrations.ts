@@ -133,6 +133,25 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0009-owner-links': {
+      async up(db: Kysely<unknown>) {
+        // A browser's own owner key linked to a wallet, signed by both: its earnings follow the wallet.
+        await db.schema
+          .createTable('owner_links')
+          .addColumn('owner', 'text', (c) => c.primaryKey())
+          .addColumn('wallet', 'text', (c) => c.notNull())
+          .addColumn('message', 'text', (c) => c.notNull())
+          .addColumn('owner_signature', 'text', (c) => c.notNull())
+          .addColumn('wallet_signature', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('owner_links_by_wallet').on('owner_links').column('wallet').execute();
+        // A revoked session's leases and receipts are refused (the same migration: one name per branch).
+        await db.schema.alterTable('sessions').addColumn('revoked_at', 'bigint').execute();
+        // Each receipt checks that its session has not used its sequence number before.
+        await db.schema.createIndex('results_by_session_seq').on('results').columns(['session', 'seq']).execute();
+      },
+    },
   };
 }
 

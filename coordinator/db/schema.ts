@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** Timestamps are epoch milliseconds; addresses are lowercase hex; JSON is text. */
 export interface JobsTable {
@@ -43,6 +43,18 @@ export interface SessionsTable {
   owner: string;
   expires_at: number;
   grant_message: string;
+  created_at: number;
+  /** When the session was revoked; null while it is not. */
+  revoked_at: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** A browser owner key linked to a wallet (signed by both): settlement pays the wallet. */
+export interface OwnerLinksTable {
+  owner: string;
+  wallet: string;
+  message: string;
+  owner_signature: string;
+  wallet_signature: string;
   created_at: number;
 }
 
@@ -95,4 +107,5 @@ export interface Database {
   results: ResultsTable;
   credits: CreditsTable;
   unit_outputs: UnitOutputsTable;
+  owner_links: OwnerLinksTable;
 }

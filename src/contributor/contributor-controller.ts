@@ -1,5 +1,4 @@
 import type { Address, Hex } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { ApiError } from '../errors/api-error.ts';
 import { GpuError } from '../errors/gpu-error.ts';
 import { KernelError } from '../errors/kernel-error.ts';
@@ -9,9 +8,9 @@ import { adapterLabel } from '../gpu/gpu-context.ts';
 import type { ReceiptDomain } from '../protocol/receipt.ts';
 import type { Backend, InfoResponse, KernelName, WorkSpec } from '../protocol/schemas.ts';
 import { loadSettings, type StoredLease, type StoredSession, type SurgeDb } from '../storage/surge-db.ts';
-import { loadOrCreateOwnerKey } from '../wallet/owner-key.ts';
+import { loadOrCreateOwnerKey, ownerAccount } from '../wallet/owner-key.ts';
 import { signWorkReceipt } from '../wallet/receipt-signer.ts';
-import { sessionGrantMessage } from '../wallet/session-grant.ts';
+import { createSession, currentSession, hasSessionKey, sessionSigner } from '../wallet/session-keys.ts';
 import type { BackendProbe } from '../worker/kernel-worker-api.ts';
 import { calibrate, gpuFasterKernels } from './calibration.ts';
 import { CoordinatorClient } from './coordinator-client.ts';
@@ -108,6 +107,16 @@ export class ContributorController extends EventTarget {
     registerErrorTransfer();
     this.client = new CoordinatorClient(options.coordinatorUrl);
     this.outbox = new Outbox(options.db, this.client);
+  }
+
+  /**
+   * Uses a session made elsewhere (the wallet panel, after the visitor's wallet signed its
+   * grant), or forgets the current one (after a revocation) so the next lease makes a new one.
+   */
+  adoptSession(session: StoredSession | undefined): void {
+    this.session = session;
+    if (session) this.update({ owner: session.owner });
+    void this.refreshCredit();
   }
 
   /** Starts contributing. Call only after the visitor said yes. */
@@ -275,34 +284,27 @@ export class ContributorController extends EventTarget {
 
   private async loadOrCreateSession(renew: boolean): Promise<StoredSession> {
     const db = this.options.db;
-    const current = this.session ?? ((await db.get('keys', 'session')) as StoredSession | undefined);
-    if (!renew && current && current.coordinator === this.client.baseUrl && Date.parse(current.expiresAt) > Date.now() + 60_000) {
+    // The stored session may be newer than this.session: the wallet panel makes one when a wallet connects.
+    const current = (await currentSession(db)) ?? this.session;
+    if (
+      !renew &&
+      current &&
+      current.coordinator === this.client.baseUrl &&
+      Date.parse(current.expiresAt) > Date.now() + 60_000 &&
+      (await hasSessionKey(db, current.address))
+    ) {
       this.session = current;
       this.update({ owner: current.owner });
       return current;
     }
-    const owner = await loadOrCreateOwnerKey(db);
-    const ownerAccount = privateKeyToAccount(owner.privateKey);
-    const privateKey = generatePrivateKey();
-    const sessionAccount = privateKeyToAccount(privateKey);
-    const url = new URL(this.client.baseUrl);
-    const message = sessionGrantMessage({
-      owner: ownerAccount.address,
-      session: sessionAccount.address,
-      domain: url.host,
-      uri: url.origin,
+    // Renewed with the browser's own owner key: a wallet's grant needs the visitor (the wallet panel).
+    const owner = await ownerAccount(db);
+    const session = await createSession({
+      db,
+      client: this.client,
       chainId: this.info!.domain.chainId,
+      owner: { address: owner.address, signMessage: (message) => owner.signMessage({ message }) },
     });
-    const granted = await this.client.createSession({ message, signature: await ownerAccount.signMessage({ message }) });
-    const session: StoredSession = {
-      privateKey,
-      address: sessionAccount.address,
-      owner: ownerAccount.address,
-      coordinator: this.client.baseUrl,
-      expiresAt: granted.expiresAt,
-      nextSeq: 0,
-    };
-    await db.put('keys', session, 'session');
     this.session = session;
     this.update({ owner: session.owner });
     return session;
@@ -316,7 +318,12 @@ export class ContributorController extends EventTarget {
       await this.ensureSession();
       const now = Date.now();
       for (const stored of await db.getAll('leases')) {
-        if (stored.coordinator !== this.client.baseUrl || Date.parse(stored.lease.deadline) <= now || !stored.session) {
+        if (
+          stored.coordinator !== this.client.baseUrl ||
+          Date.parse(stored.lease.deadline) <= now ||
+          !stored.session ||
+          !(await hasSessionKey(db, stored.session.address))
+        ) {
           await db.delete('leases', stored.lease.id);
           continue;
         }
@@ -327,7 +334,8 @@ export class ContributorController extends EventTarget {
       try {
         answer = await this.client.lease(this.leaseRequest(lane));
       } catch (error) {
-        if (!(error instanceof ApiError && (error.code === 'SURGE_E_SESSION_UNKNOWN' || error.code === 'SURGE_E_SESSION_EXPIRED'))) throw error;
+        const stale = ['SURGE_E_SESSION_UNKNOWN', 'SURGE_E_SESSION_EXPIRED', 'SURGE_E_SESSION_REVOKED'];
+        if (!(error instanceof ApiError && stale.includes(error.code))) throw error;
         await this.ensureSession(true);
         answer = await this.client.lease(this.leaseRequest(lane));
       }
@@ -341,7 +349,7 @@ export class ContributorController extends EventTarget {
       const stored: StoredLease = {
         lease: answer.lease,
         coordinator: this.client.baseUrl,
-        session: { privateKey: session.privateKey, address: session.address },
+        session: { address: session.address },
         receivedAt: new Date().toISOString(),
       };
       await db.put('leases', stored);
@@ -448,13 +456,15 @@ export class ContributorController extends EventTarget {
 
   private async queueResult(stored: StoredLease, output: Uint8Array): Promise<void> {
     const { lease } = stored;
-    const session = this.session!;
-    const seq = session.nextSeq++;
-    await this.options.db.put('keys', session, 'session');
     const domain = this.info!.domain as ReceiptDomain;
-    // Signed by the session the lease was issued to, which may predate a renewal.
-    const signer = privateKeyToAccount(stored.session.privateKey);
-    const signed = await signWorkReceipt({ session: signer, owner: session.owner, domain, lease, output, seq });
+    // Signed by the session the lease was issued to, which may predate a renewal, for that session's owner.
+    const signer = await sessionSigner(this.options.db, stored.session.address);
+    if (!signer) {
+      // Its session was revoked here meanwhile: the coordinator would refuse the result.
+      await this.options.db.delete('leases', lease.id);
+      return;
+    }
+    const signed = await signWorkReceipt({ session: signer.account, owner: signer.owner, domain, lease, output, seq: signer.seq });
     await this.outbox.add(
       {
         digest: signed.digest,

@@ -5,8 +5,12 @@ import type {
   LeaseRequest,
   LeaseResponse,
   OwnerCreditResponse,
+  OwnerLinkRequest,
+  OwnerLinkResponse,
   ResultRequest,
   ResultResponse,
+  RevokeSessionRequest,
+  RevokeSessionResponse,
   SessionRequest,
   SessionResponse,
 } from '../protocol/schemas.ts';
@@ -36,6 +40,14 @@ export class CoordinatorClient {
 
   ownerCredit(owner: string): Promise<OwnerCreditResponse> {
     return this.request('GET', `/v1/owners/${owner}`);
+  }
+
+  revokeSession(session: string, body: RevokeSessionRequest): Promise<RevokeSessionResponse> {
+    return this.request('POST', `/v1/sessions/${session}/revoke`, body);
+  }
+
+  linkOwner(owner: string, body: OwnerLinkRequest): Promise<OwnerLinkResponse> {
+    return this.request('POST', `/v1/owners/${owner}/link`, body);
   }
 
   private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {

@@ -203,6 +203,8 @@ export const OwnerCreditResponseSchema = Type.Object({
   owner: AddressSchema,
   validatedResults: Type.Integer(),
   credit: UintStringSchema,
+  /** Owner keys linked to this wallet, whose credit is included. */
+  linkedOwners: Type.Optional(Type.Array(AddressSchema)),
 });
 export type OwnerCreditResponse = Static<typeof OwnerCreditResponseSchema>;
 
@@ -291,3 +293,28 @@ export const JobStatusSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 });
 export type JobStatus = Static<typeof JobStatusSchema>;
+
+/** `POST /v1/sessions/:address/revoke`: `revocationMessage` signed by the session key or its owner. */
+export const RevokeSessionRequestSchema = Type.Object({ signature: HexSchema }, { additionalProperties: false });
+export type RevokeSessionRequest = Static<typeof RevokeSessionRequestSchema>;
+
+export const RevokeSessionResponseSchema = Type.Object({
+  session: AddressSchema,
+  owner: AddressSchema,
+  revokedAt: Type.String({ format: 'date-time' }),
+});
+export type RevokeSessionResponse = Static<typeof RevokeSessionResponseSchema>;
+
+/** `POST /v1/owners/:owner/link`: `ownerLinkMessage` signed by the owner key and by the wallet. */
+export const OwnerLinkRequestSchema = Type.Object(
+  { wallet: AddressSchema, ownerSignature: HexSchema, walletSignature: HexSchema },
+  { additionalProperties: false },
+);
+export type OwnerLinkRequest = Static<typeof OwnerLinkRequestSchema>;
+
+export const OwnerLinkResponseSchema = Type.Object({
+  owner: AddressSchema,
+  wallet: AddressSchema,
+  linkedAt: Type.String({ format: 'date-time' }),
+});
+export type OwnerLinkResponse = Static<typeof OwnerLinkResponseSchema>;

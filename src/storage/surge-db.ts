@@ -1,6 +1,7 @@
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
 import type { Hex } from 'viem';
 import type { Backend, KernelName, Lease, ResultRequest } from '../protocol/schemas.ts';
+import { sealLegacyKeys } from '../wallet/key-vault.ts';
 
 export type BackendSetting = Backend | 'auto';
 
@@ -21,17 +22,37 @@ export interface CalibrationRecord {
   measuredAt: string;
 }
 
+/** A raw key as versions 1 and 2 stored it; version 3 seals it on open (`sealLegacyKeys`). */
 export interface StoredKey {
   privateKey: Hex;
   address: Hex;
 }
 
-export interface StoredSession extends StoredKey {
+/**
+ * A private key encrypted (AES-GCM) by the browser's non-extractable wrapping key (the
+ * `vault` store); the address is the additional authenticated data. See docs/decisions/0006.
+ */
+export interface SealedKey {
+  address: Hex;
+  iv: Uint8Array<ArrayBuffer>;
+  ciphertext: ArrayBuffer;
+}
+
+/** A session key, sealed, with the owner it signs for and its own receipt sequence. */
+export interface SessionKeyRecord extends SealedKey {
+  owner: Hex;
+  /** The next receipt sequence number of this session key. */
+  nextSeq: number;
+}
+
+/** The current session (its key is in `sessionKeys`). */
+export interface StoredSession {
+  address: Hex;
   owner: Hex;
   coordinator: string;
   expiresAt: string;
-  /** The next receipt sequence number of this session. */
-  nextSeq: number;
+  /** The wallet that signed the grant (its name), when the owner is a connected wallet. */
+  wallet?: string;
 }
 
 /** A lease being worked on, with its latest checkpoint, so a reload resumes it. */
@@ -39,7 +60,7 @@ export interface StoredLease {
   lease: Lease;
   coordinator: string;
   /** The session key the lease was issued to: its result must be signed with it, even after a renewal. */
-  session: StoredKey;
+  session: { address: Hex };
   checkpoint?: Uint8Array;
   receivedAt: string;
 }
@@ -67,7 +88,10 @@ export interface AcceptedReceipt {
 
 interface SurgeSchema extends DBSchema {
   settings: { key: 'settings'; value: Settings };
-  keys: { key: 'owner' | 'session'; value: StoredKey | StoredSession };
+  keys: { key: 'owner' | 'session'; value: SealedKey | StoredSession | StoredKey };
+  /** The non-extractable AES-GCM key that seals the private keys ('wrapping'). */
+  vault: { key: 'wrapping'; value: CryptoKey };
+  sessionKeys: { key: Hex; value: SessionKeyRecord };
   leases: { key: string; value: StoredLease };
   outbox: { key: Hex; value: OutboxEntry };
   receipts: { key: Hex; value: AcceptedReceipt };
@@ -79,8 +103,8 @@ export type SurgeDb = IDBPDatabase<SurgeSchema>;
 export const kDatabaseName = 'surge';
 
 /** Opens (and on first use creates) the contributor's IndexedDB database. */
-export function openSurgeDb(name = kDatabaseName): Promise<SurgeDb> {
-  return openDB<SurgeSchema>(name, 2, {
+export async function openSurgeDb(name = kDatabaseName): Promise<SurgeDb> {
+  const db = await openDB<SurgeSchema>(name, 3, {
     upgrade(db, oldVersion) {
       if (oldVersion < 1) {
         db.createObjectStore('settings');
@@ -90,8 +114,16 @@ export function openSurgeDb(name = kDatabaseName): Promise<SurgeDb> {
         db.createObjectStore('receipts', { keyPath: 'digest' });
       }
       if (oldVersion < 2) db.createObjectStore('calibration', { keyPath: 'key' });
+      if (oldVersion < 3) {
+        db.createObjectStore('vault');
+        db.createObjectStore('sessionKeys', { keyPath: 'address' });
+      }
     },
   });
+  // WebCrypto cannot run inside the upgrade transaction (it would commit): raw keys from
+  // versions 1 and 2 are sealed right after it.
+  await sealLegacyKeys(db);
+  return db;
 }
 
 export async function loadSettings(db: SurgeDb): Promise<Settings> {
