@@ -20,7 +20,8 @@ function refuse(message: string): never {
  * Registers a session key from its owner's Sign-In with Ethereum grant: the message must be
  * for this coordinator's host and chain, unexpired (at most 7 days), name exactly one
  * session key in its resources, and be signed by the owner. Posting the same grant again
- * returns the same session.
+ * returns the same session. An optional `partner` attributes the session's work to the partner
+ * site whose widget asked; it is fixed when the session is first registered.
  */
 export async function registerSession(db: Db, body: SessionRequest, context: { host: string; chainId: number; now: number }): Promise<SessionResponse> {
   const fields = parseSiweMessage(body.message);
@@ -48,7 +49,7 @@ export async function registerSession(db: Db, body: SessionRequest, context: { h
   if (!existing) {
     await db
       .insertInto('sessions')
-      .values({ address: session, owner, expires_at: expiresAt, grant_message: body.message, created_at: context.now })
+      .values({ address: session, owner, expires_at: expiresAt, grant_message: body.message, created_at: context.now, partner: body.partner ?? null })
       .onConflict((oc) => oc.column('address').doNothing())
       .execute();
   }
