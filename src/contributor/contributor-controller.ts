@@ -8,7 +8,7 @@ import { registerErrorTransfer } from '../errors/worker-transfer.ts';
 import { adapterLabel } from '../gpu/gpu-context.ts';
 import type { ReceiptDomain } from '../protocol/receipt.ts';
 import type { Backend, InfoResponse, KernelName, WorkSpec } from '../protocol/schemas.ts';
-import { loadSettings, type StoredLease, type StoredSession, type SurgeDb } from '../storage/surge-db.ts';
+import { loadSettings, type Settings, type StoredLease, type StoredSession, type SurgeDb } from '../storage/surge-db.ts';
 import { loadOrCreateOwnerKey } from '../wallet/owner-key.ts';
 import { signWorkReceipt } from '../wallet/receipt-signer.ts';
 import { sessionGrantMessage } from '../wallet/session-grant.ts';
@@ -60,6 +60,15 @@ export interface ContributorOptions {
   db: SurgeDb;
   /** Makes a kernel worker; tests may pass another. */
   createWorker?: CreateWorker;
+  /** The partner site whose widget runs this controller: its sessions are attributed to it. */
+  partner?: string;
+  /** Settings that override the stored ones for this run (the widget's low defaults, the headless runner's flags). */
+  settings?: Partial<Settings>;
+  /**
+   * CPU limit in percent of each worker's time: after each compute step the lane rests in
+   * proportion (a duty cycle). Undefined or 100: no rest.
+   */
+  cpuLimitPercent?: number;
 }
 
 /** After this many GPU failures in a row, the GPU lane computes on WASM instead. */
@@ -174,7 +183,7 @@ export class ContributorController extends EventTarget {
 
   private async run(): Promise<void> {
     this.info = await this.client.info();
-    const settings = await loadSettings(this.options.db);
+    const settings = { ...(await loadSettings(this.options.db)), ...this.options.settings };
     const pool = new WorkerPool(this.options.createWorker);
     this.pool = pool;
     const { probe, worker: first } = await pool.probe();
@@ -276,7 +285,8 @@ export class ContributorController extends EventTarget {
   private async loadOrCreateSession(renew: boolean): Promise<StoredSession> {
     const db = this.options.db;
     const current = this.session ?? ((await db.get('keys', 'session')) as StoredSession | undefined);
-    if (!renew && current && current.coordinator === this.client.baseUrl && Date.parse(current.expiresAt) > Date.now() + 60_000) {
+    const samePartner = current?.partner === this.options.partner;
+    if (!renew && current && samePartner && current.coordinator === this.client.baseUrl && Date.parse(current.expiresAt) > Date.now() + 60_000) {
       this.session = current;
       this.update({ owner: current.owner });
       return current;
@@ -293,7 +303,8 @@ export class ContributorController extends EventTarget {
       uri: url.origin,
       chainId: this.info!.domain.chainId,
     });
-    const granted = await this.client.createSession({ message, signature: await ownerAccount.signMessage({ message }) });
+    const partner = this.options.partner;
+    const granted = await this.client.createSession({ message, signature: await ownerAccount.signMessage({ message }), ...(partner ? { partner } : {}) });
     const session: StoredSession = {
       privateKey,
       address: sessionAccount.address,
@@ -301,6 +312,7 @@ export class ContributorController extends EventTarget {
       coordinator: this.client.baseUrl,
       expiresAt: granted.expiresAt,
       nextSeq: 0,
+      ...(partner ? { partner } : {}),
     };
     await db.put('keys', session, 'session');
     this.session = session;
@@ -431,14 +443,23 @@ export class ContributorController extends EventTarget {
         await this.sleepUntilWoken();
         continue;
       }
+      const stepStart = performance.now();
       progress = await worker.step(kStepBudgetMs);
       show(progress);
+      await this.restForCpuLimit(performance.now() - stepStart);
       if (progress < 1 && performance.now() - lastCheckpoint > kCheckpointEveryMs) {
         await this.saveCheckpoint(stored, await worker.checkpoint());
         lastCheckpoint = performance.now();
       }
     }
     return worker.finish();
+  }
+
+  /** The duty cycle of the CPU limit: rest `busy × (100 / limit − 1)`; pause or stop cut it short. */
+  private async restForCpuLimit(busyMs: number): Promise<void> {
+    const limit = this.options.cpuLimitPercent;
+    if (limit === undefined || limit >= 100 || this.paused || this.stopped) return;
+    await this.sleepUntilWoken(busyMs * (100 / Math.max(1, limit) - 1));
   }
 
   private async saveCheckpoint(stored: StoredLease, checkpoint: Uint8Array): Promise<void> {

@@ -32,6 +32,8 @@ export interface StoredSession extends StoredKey {
   expiresAt: string;
   /** The next receipt sequence number of this session. */
   nextSeq: number;
+  /** The partner site whose widget made this session, if any. */
+  partner?: string;
 }
 
 /** A lease being worked on, with its latest checkpoint, so a reload resumes it. */
