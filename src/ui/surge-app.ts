@@ -80,6 +80,11 @@ export class SurgeApp extends LitElement {
     await this.start();
   }
 
+  /** Stops computing at the end of the run; results still send. */
+  pauseRun(): void {
+    this.controller?.pause();
+  }
+
   private async start() {
     this.consented = true;
     await this.controller?.start();
