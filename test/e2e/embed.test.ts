@@ -48,6 +48,15 @@ beforeAll(async () => {
       // Strict: nothing inline, scripts and frames only from the partner itself and the Surge origin.
       { 'content-security-policy': `default-src 'none'; script-src 'self' ${surge}; frame-src ${surge} ${third}; style-src 'self'` },
     ],
+    // A partner page that is itself cross-origin isolated: embed.js and the widget document must
+    // say they may be embedded (CORP cross-origin), and the widget must still run.
+    '/isolated': [
+      'text/html',
+      `<!doctype html><title>Isolated</title><div id="slot"></div>
+       <script src="/partner.js"></script>
+       <script src="${surge}/embed.js" data-partner="${kPartner}" data-target="#slot" async></script>`,
+      { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' },
+    ],
     '/partner.js': [
       'text/javascript',
       `window.surgeEvents = [];
@@ -180,6 +189,16 @@ describe('the widget on a partner site', () => {
     expect((await ofType(page, 'ready'))[0]!.detail).toEqual({ consented: false });
 
     expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
+  it('loads and asks for consent on a partner page that is cross-origin isolated (COEP require-corp)', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${partner}/isolated`);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    await expect.poll(() => ofType(page, 'ready'), { timeout: 15_000, interval: 100 }).toHaveLength(1);
+    expect(await widgetFrame(page).getByRole('button', { name: 'Start', exact: true }).isVisible()).toBe(true);
     await context.close();
   });
 
