@@ -203,14 +203,19 @@ export class SurgeWidget extends LitElement {
       cpuLimitPercent: this.cpuLimit,
     });
     this.controller = controller;
-    controller.addEventListener('change', () => this.changed(controller.snapshot));
+    controller.addEventListener('change', () => {
+      // A controller being stopped after a withdrawal reports nothing more.
+      if (controller === this.controller) this.changed(controller.snapshot);
+    });
     await controller.start();
   }
 
   private changed(snapshot: ContributorSnapshot) {
     this.snapshot = snapshot;
     if (snapshot.state !== this.lastState) {
-      if (snapshot.state === 'running' && this.lastState !== 'waiting') this.emit('started', { cpuLimitPercent: this.cpuLimit });
+      // Running and waiting for work are both "on"; starting, paused and stopped are not.
+      const on = (state: string) => state === 'running' || state === 'waiting';
+      if (on(snapshot.state) && !on(this.lastState)) this.emit('started', { cpuLimitPercent: this.cpuLimit });
       if (snapshot.state === 'paused') this.emit('paused', { by: this.pausedBy ?? 'visitor' });
       this.lastState = snapshot.state;
     }
