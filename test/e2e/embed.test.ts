@@ -190,7 +190,7 @@ describe('the widget on a partner site', () => {
 
     expect(cspViolations).toEqual([]);
     await context.close();
-  });
+  }, 120_000);
 
   it('loads and asks for consent on a partner page that is cross-origin isolated (COEP require-corp)', async () => {
     const context = await browser.newContext();
@@ -200,7 +200,7 @@ describe('the widget on a partner site', () => {
     await expect.poll(() => ofType(page, 'ready'), { timeout: 15_000, interval: 100 }).toHaveLength(1);
     expect(await widgetFrame(page).getByRole('button', { name: 'Start', exact: true }).isVisible()).toBe(true);
     await context.close();
-  });
+  }, 120_000);
 
   it('cannot be framed by a site outside the allowlist', async () => {
     const context = await browser.newContext();
@@ -215,5 +215,5 @@ describe('the widget on a partner site', () => {
     expect(await child?.locator('surge-widget').count()).toBe(0);
     expect(await coordinator.db.selectFrom('sessions').select('address').where('partner', '=', 'thief').execute()).toHaveLength(0);
     await context.close();
-  });
+  }, 120_000);
 });

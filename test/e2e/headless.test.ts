@@ -80,7 +80,7 @@ describe('surge-headless', () => {
     expect(code).toBe(1);
     expect(stderr).toContain(`Cannot reach the coordinator at ${url}`);
     expect(stdout).toBe('');
-  });
+  }, 60_000);
 
   it('exits 1 when there is no work to do', async () => {
     const idle = await startTestCoordinator({ staticDir: distDir, demo: undefined });
@@ -99,5 +99,5 @@ describe('surge-headless', () => {
     const { code, stderr } = await runCli(['--coordinator', baseUrl, '--owner', privateKeyToAccount(generatePrivateKey()).address], { SURGE_OWNER_KEY: '' });
     expect(code).toBe(2);
     expect(stderr).toContain('needs the private key');
-  });
+  }, 60_000);
 });
