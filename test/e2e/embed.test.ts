@@ -57,6 +57,8 @@ beforeAll(async () => {
        <script src="${surge}/embed.js" data-partner="${kPartner}" data-target="#slot" async></script>`,
       { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' },
     ],
+    // A page that frames the widget directly and claims to be another site.
+    '/liar': ['text/html', `<!doctype html><iframe src="${surge}/widget.html?partner=${kPartner}&origin=${encodeURIComponent(third)}"></iframe>`],
     '/partner.js': [
       'text/javascript',
       `window.surgeEvents = [];
@@ -175,6 +177,8 @@ describe('the widget on a partner site', () => {
     expect(await widgetState(frame)).toBe('Paused by this site');
     await page.evaluate(() => (window as unknown as { Surge: { widgets: { resume(): void }[] } }).Surge.widgets[0]!.resume());
     await expect.poll(() => widgetState(frame), { timeout: 2000, interval: 50 }).not.toMatch(/Paused/);
+    await page.evaluate(() => (window as unknown as { Surge: { widgets: { openSettings(): void }[] } }).Surge.widgets[0]!.openSettings());
+    await expect.poll(() => frame.getByLabel('CPU limit').count(), { timeout: 2000, interval: 50 }).toBe(1);
 
     // The yes is remembered for this partner origin: a reload starts without asking.
     frame = await openPartner(page);
@@ -199,6 +203,16 @@ describe('the widget on a partner site', () => {
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     await expect.poll(() => ofType(page, 'ready'), { timeout: 15_000, interval: 100 }).toHaveLength(1);
     expect(await widgetFrame(page).getByRole('button', { name: 'Start', exact: true }).isVisible()).toBe(true);
+    await context.close();
+  }, 120_000);
+
+  it('refuses to run for a page that claims another origin', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${partner}/liar`);
+    const frame = page.frames().find((f) => f !== page.mainFrame())!;
+    await expect.poll(() => frame.getByRole('alert').textContent(), { timeout: 15_000, interval: 100 }).toContain(`shown on ${partner}; it will not run`);
+    expect(await frame.getByRole('button').count()).toBe(0);
     await context.close();
   }, 120_000);
 
