@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { type Address, getAddress, isAddress, zeroAddress } from 'viem';
+import { parseFrameAncestors } from './embed-headers.ts';
 
 export interface DemoJobConfig {
   /** Rows and columns of the demo product C (size × size). */
@@ -37,6 +38,8 @@ export interface CoordinatorConfig {
   /** Requests a minute from one address before 429. */
   rateLimitPerMinute: number;
   bodyLimitBytes: number;
+  /** Partner origins that may frame the embed widget, or ['*'] for any; undefined: only this origin. */
+  frameAncestors?: string[];
 }
 
 function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -86,5 +89,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
     logLevel: env.LOG_LEVEL ?? 'info',
     rateLimitPerMinute: integer('SURGE_RATE_LIMIT', 6000, env),
     bodyLimitBytes: 4 * 1024 * 1024,
+    frameAncestors: parseFrameAncestors(env.SURGE_FRAME_ANCESTORS),
   };
 }

@@ -32,11 +32,13 @@ import {
 } from '../src/protocol/schemas.ts';
 import type { CoordinatorConfig } from './config.ts';
 import type { Db } from './db/database.ts';
+import { embedHeaders } from './embed-headers.ts';
 import { leaseUnit } from './feeder.ts';
 import { HttpError } from './http-error.ts';
 import { registerJobRoutes } from './jobs-routes.ts';
 import { CoordinatorMetrics } from './metrics.ts';
 import { linkOwner } from './owner-links.ts';
+import { registerPartnerRoutes } from './partners.ts';
 import { acceptResult, ownerCredit } from './result-intake.ts';
 import { activeSession, registerSession, revokeSession } from './sessions.ts';
 import { SignatureVerifier } from './signature-verifier.ts';
@@ -119,12 +121,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // The API speaks JSON only: anything else is refused with 415 rather than parsed as text.
   app.removeContentTypeParser('text/plain');
 
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', async (request, reply) => {
     reply.header('cross-origin-opener-policy', 'same-origin');
     reply.header('cross-origin-embedder-policy', 'require-corp');
     reply.header('cross-origin-resource-policy', 'same-origin');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
+    // embed.js and the widget page are for partner pages on other origins.
+    reply.headers(embedHeaders(request.url.split('?')[0]!, config.frameAncestors) ?? {});
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -221,6 +225,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
 
   await registerJobRoutes(app, { db, requesterTokens: config.requesterTokens, now });
+  await registerPartnerRoutes(app, db);
 
   app.get('/healthz', async () => ({ ok: true }));
 

@@ -23,7 +23,9 @@ function refuse(message: string): never {
  * for this coordinator's host and chain, unexpired (at most 7 days), name exactly one
  * session key in its resources, and be signed by the owner (checked through the chain when
  * an RPC URL is configured, so contract wallets may sign). Posting the same grant again
- * returns the same session; a revoked session key cannot be granted again.
+ * returns the same session; a revoked session key cannot be granted again. An optional
+ * `partner` attributes the session's work to the partner site whose widget asked; it is fixed
+ * when the session is first registered.
  */
 export async function registerSession(
   db: Db,
@@ -56,7 +58,7 @@ export async function registerSession(
   if (!existing) {
     await db
       .insertInto('sessions')
-      .values({ address: session, owner, expires_at: expiresAt, grant_message: body.message, created_at: context.now })
+      .values({ address: session, owner, expires_at: expiresAt, grant_message: body.message, created_at: context.now, partner: body.partner ?? null })
       .onConflict((oc) => oc.column('address').doNothing())
       .execute();
   }

@@ -152,6 +152,13 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
         await db.schema.createIndex('results_by_session_seq').on('results').columns(['session', 'seq']).execute();
       },
     },
+    '0010-partners': {
+      async up(db: Kysely<unknown>) {
+        // The partner site whose widget made a session, so its visitors' work is attributed to it.
+        await db.schema.alterTable('sessions').addColumn('partner', 'text').execute();
+        await db.schema.createIndex('sessions_by_partner').on('sessions').column('partner').execute();
+      },
+    },
   };
 }
 

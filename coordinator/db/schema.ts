@@ -44,6 +44,8 @@ export interface SessionsTable {
   expires_at: number;
   grant_message: string;
   created_at: number;
+  /** The partner site whose widget made this session (migration 0010); null on Surge's own page. */
+  partner: Generated<string | null>;
   /** When the session was revoked; null while it is not. */
   revoked_at: ColumnType<number | null, number | null | undefined, number | null>;
 }

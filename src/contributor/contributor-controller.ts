@@ -7,7 +7,7 @@ import { registerErrorTransfer } from '../errors/worker-transfer.ts';
 import { adapterLabel } from '../gpu/gpu-context.ts';
 import type { ReceiptDomain } from '../protocol/receipt.ts';
 import type { Backend, InfoResponse, KernelName, WorkSpec } from '../protocol/schemas.ts';
-import { loadSettings, type StoredLease, type StoredSession, type SurgeDb } from '../storage/surge-db.ts';
+import { loadSettings, type Settings, type StoredLease, type StoredSession, type SurgeDb } from '../storage/surge-db.ts';
 import { loadOrCreateOwnerKey, ownerAccount } from '../wallet/owner-key.ts';
 import { signWorkReceipt } from '../wallet/receipt-signer.ts';
 import { createSession, currentSession, hasSessionKey, sessionSigner } from '../wallet/session-keys.ts';
@@ -59,6 +59,15 @@ export interface ContributorOptions {
   db: SurgeDb;
   /** Makes a kernel worker; tests may pass another. */
   createWorker?: CreateWorker;
+  /** The partner site whose widget runs this controller: its sessions are attributed to it. */
+  partner?: string;
+  /** Settings that override the stored ones for this run (the widget's low defaults, the headless runner's flags). */
+  settings?: Partial<Settings>;
+  /**
+   * CPU limit in percent of each worker's time: after each compute step the lane rests in
+   * proportion (a duty cycle). Undefined or 100: no rest.
+   */
+  cpuLimitPercent?: number;
 }
 
 /** After this many GPU failures in a row, the GPU lane computes on WASM instead. */
@@ -183,7 +192,7 @@ export class ContributorController extends EventTarget {
 
   private async run(): Promise<void> {
     this.info = await this.client.info();
-    const settings = await loadSettings(this.options.db);
+    const settings = { ...(await loadSettings(this.options.db)), ...this.options.settings };
     const pool = new WorkerPool(this.options.createWorker);
     this.pool = pool;
     const { probe, worker: first } = await pool.probe();
@@ -289,6 +298,7 @@ export class ContributorController extends EventTarget {
     if (
       !renew &&
       current &&
+      current.partner === this.options.partner &&
       current.coordinator === this.client.baseUrl &&
       Date.parse(current.expiresAt) > Date.now() + 60_000 &&
       (await hasSessionKey(db, current.address))
@@ -304,6 +314,7 @@ export class ContributorController extends EventTarget {
       client: this.client,
       chainId: this.info!.domain.chainId,
       owner: { address: owner.address, signMessage: (message) => owner.signMessage({ message }) },
+      ...(this.options.partner ? { partner: this.options.partner } : {}),
     });
     this.session = session;
     this.update({ owner: session.owner });
@@ -439,14 +450,23 @@ export class ContributorController extends EventTarget {
         await this.sleepUntilWoken();
         continue;
       }
+      const stepStart = performance.now();
       progress = await worker.step(kStepBudgetMs);
       show(progress);
+      await this.restForCpuLimit(performance.now() - stepStart);
       if (progress < 1 && performance.now() - lastCheckpoint > kCheckpointEveryMs) {
         await this.saveCheckpoint(stored, await worker.checkpoint());
         lastCheckpoint = performance.now();
       }
     }
     return worker.finish();
+  }
+
+  /** The duty cycle of the CPU limit: rest `busy × (100 / limit − 1)`; pause or stop cut it short. */
+  private async restForCpuLimit(busyMs: number): Promise<void> {
+    const limit = this.options.cpuLimitPercent;
+    if (limit === undefined || limit >= 100 || this.paused || this.stopped) return;
+    await this.sleepUntilWoken(busyMs * (100 / Math.max(1, limit) - 1));
   }
 
   private async saveCheckpoint(stored: StoredLease, checkpoint: Uint8Array): Promise<void> {

@@ -33,6 +33,7 @@ export const errorCodes = {
   jobNotYours: 'SURGE_E_JOB_NOT_YOURS',
   jobNotDone: 'SURGE_E_JOB_NOT_DONE',
   jobNotActive: 'SURGE_E_JOB_NOT_ACTIVE',
+  partnerInvalid: 'SURGE_E_PARTNER_INVALID',
   internal: 'SURGE_E_INTERNAL',
 } as const;
 

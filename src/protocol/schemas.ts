@@ -117,10 +117,26 @@ export const InfoResponseSchema = Type.Object({
 });
 export type InfoResponse = Static<typeof InfoResponseSchema>;
 
+export const PartnerIdSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'a partner id: letters, digits, - and _' });
+
+export const PartnerStatsSchema = Type.Object({
+  partner: PartnerIdSchema,
+  /** Owners with at least one validated result through this partner's widget. */
+  contributors: Type.Integer(),
+  validatedResults: Type.Integer(),
+  credit: UintStringSchema,
+});
+export type PartnerStats = Static<typeof PartnerStatsSchema>;
+
+export const PartnerLeaderboardSchema = Type.Object({ partners: Type.Array(PartnerStatsSchema) });
+export type PartnerLeaderboard = Static<typeof PartnerLeaderboardSchema>;
+
 export const SessionRequestSchema = Type.Object(
   {
     message: Type.String({ minLength: 1, maxLength: 4096, description: 'a Sign-In with Ethereum (EIP-4361) message' }),
     signature: HexSchema,
+    /** The partner site whose widget asks (see the README's "Embed Surge on your site"). */
+    partner: Type.Optional(PartnerIdSchema),
   },
   { additionalProperties: false },
 );

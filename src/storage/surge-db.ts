@@ -53,6 +53,8 @@ export interface StoredSession {
   expiresAt: string;
   /** The wallet that signed the grant (its name), when the owner is a connected wallet. */
   wallet?: string;
+  /** The partner site whose widget made this session, if any. */
+  partner?: string;
 }
 
 /** A lease being worked on, with its latest checkpoint, so a reload resumes it. */

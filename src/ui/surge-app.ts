@@ -1,10 +1,20 @@
 import { css, html, LitElement } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import type { Hex } from 'viem';
 import { ContributorController, type ContributorSnapshot } from '../contributor/contributor-controller.ts';
 import { defaultSettings, loadSettings, openSurgeDb, type Settings, type SurgeDb, saveSettings } from '../storage/surge-db.ts';
+import { sealPrivateKey } from '../wallet/key-vault.ts';
 import './surge-consent.ts';
 import './surge-settings.ts';
 import './surge-status.ts';
+
+/** What the headless runner asks of the page (see `startRun`). */
+export interface HeadlessRun {
+  cpuWorkers?: number;
+  cpuLimitPercent?: number;
+  /** The owner key credit goes to, instead of this browser's own. */
+  ownerKey?: { privateKey: Hex; address: Hex };
+}
 
 /**
  * The contributor page: consent first, then the live status with Pause/Resume, and the
@@ -64,6 +74,34 @@ export class SurgeApp extends LitElement {
     this.walletOpen = 'loading';
     await import('./surge-wallet.ts');
     this.walletOpen = 'open';
+  }
+
+  /** The contribution as the page shows it; undefined until the page is ready. */
+  get contribution(): ContributorSnapshot | undefined {
+    return this.snapshot;
+  }
+
+  /**
+   * Starts contributing now, with these overrides, for an automated run whose operator
+   * consented by starting it: the headless runner calls this through `page.evaluate`. No
+   * link, URL parameter or message can reach it.
+   */
+  async startRun(run: HeadlessRun): Promise<void> {
+    while (!this.controller) await new Promise((resolve) => setTimeout(resolve, 20));
+    const db = await openSurgeDb();
+    // Sealed like any owner key (key-vault.ts); a headless run's browser profile is fresh.
+    if (run.ownerKey) await db.put('keys', await sealPrivateKey(db, run.ownerKey.privateKey, run.ownerKey.address), 'owner');
+    const settings = run.cpuWorkers ? { cpuWorkers: run.cpuWorkers } : {};
+    this.controller = new ContributorController({ coordinatorUrl: this.coordinator, db, settings, cpuLimitPercent: run.cpuLimitPercent });
+    this.controller.addEventListener('change', () => {
+      this.snapshot = this.controller!.snapshot;
+    });
+    await this.start();
+  }
+
+  /** Stops computing at the end of the run; results still send. */
+  pauseRun(): void {
+    this.controller?.pause();
   }
 
   private async start() {

@@ -19,20 +19,28 @@ export interface SessionOwner {
  * Ethereum grant naming it, registers it with the coordinator, and makes it the current
  * session. Every receipt after that is signed by the session key, with no prompt.
  */
-export async function createSession(options: { db: SurgeDb; client: CoordinatorClient; owner: SessionOwner; chainId: number }): Promise<StoredSession> {
-  const { db, client, owner } = options;
+export async function createSession(options: {
+  db: SurgeDb;
+  client: CoordinatorClient;
+  owner: SessionOwner;
+  chainId: number;
+  /** The partner site whose widget asked, credited with the session's work. */
+  partner?: string;
+}): Promise<StoredSession> {
+  const { db, client, owner, partner } = options;
   const privateKey = generatePrivateKey();
   const address = privateKeyToAccount(privateKey).address;
   await db.put('sessionKeys', { ...(await sealPrivateKey(db, privateKey, address)), owner: owner.address, nextSeq: 0 });
   const url = new URL(client.baseUrl);
   const message = sessionGrantMessage({ owner: owner.address, session: address, domain: url.host, uri: url.origin, chainId: options.chainId });
-  const granted = await client.createSession({ message, signature: await owner.signMessage(message) });
+  const granted = await client.createSession({ message, signature: await owner.signMessage(message), ...(partner ? { partner } : {}) });
   const session: StoredSession = {
     address,
     owner: owner.address,
     coordinator: client.baseUrl,
     expiresAt: granted.expiresAt,
     ...(owner.wallet ? { wallet: owner.wallet } : {}),
+    ...(partner ? { partner } : {}),
   };
   const previous = await currentSession(db);
   await db.put('keys', session, 'session');

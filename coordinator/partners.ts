@@ -1,0 +1,83 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { errorCodes } from '../src/protocol/error-codes.ts';
+import { ErrorResponseSchema, PartnerLeaderboardSchema, type PartnerStats, PartnerStatsSchema } from '../src/protocol/schemas.ts';
+import type { Db } from './db/database.ts';
+import { HttpError } from './http-error.ts';
+
+const partnerIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** How many partners the leaderboard lists. */
+const kLeaderboardSize = 50;
+
+function checkPartnerId(partner: string): void {
+  if (!partnerIdPattern.test(partner)) {
+    throw new HttpError(400, errorCodes.partnerInvalid, 'A partner id is 1 to 64 letters, digits, "-" or "_".', 'partner');
+  }
+}
+
+/**
+ * Validated results, their contributors and the credit they earned, per partner: work is the
+ * partner's when the session that did it was made by the partner's widget. Credit comes from
+ * the ledger (`credits`, one row per unit), so a unit is counted once.
+ */
+async function statsByPartner(db: Db, partner?: string): Promise<PartnerStats[]> {
+  let results = db
+    .selectFrom('results')
+    .innerJoin('sessions', 'sessions.address', 'results.session')
+    .select((eb) => ['sessions.partner', eb.fn.countAll<number>().as('validated'), eb.fn.count<number>('results.owner').distinct().as('contributors')])
+    .where('results.outcome', '=', 'validated')
+    .where('sessions.partner', 'is not', null)
+    .groupBy('sessions.partner');
+  let credits = db
+    .selectFrom('credits')
+    .innerJoin('leases', 'leases.id', 'credits.lease_id')
+    .innerJoin('sessions', 'sessions.address', 'leases.session')
+    .select((eb) => ['sessions.partner', eb.fn.sum<number>('credits.amount').as('credit')])
+    .where('sessions.partner', 'is not', null)
+    .groupBy('sessions.partner');
+  if (partner !== undefined) {
+    results = results.where('sessions.partner', '=', partner);
+    credits = credits.where('sessions.partner', '=', partner);
+  }
+  const [resultRows, creditRows] = await Promise.all([results.execute(), credits.execute()]);
+  const credit = new Map(creditRows.map((row) => [row.partner, BigInt(row.credit ?? 0)]));
+  return resultRows.map((row) => ({
+    partner: row.partner!,
+    contributors: Number(row.contributors),
+    validatedResults: Number(row.validated),
+    credit: String(credit.get(row.partner) ?? 0n),
+  }));
+}
+
+/** One partner's own figures; zeros for a partner whose widget has not yet done validated work. */
+export async function partnerStats(db: Db, partner: string): Promise<PartnerStats> {
+  checkPartnerId(partner);
+  const [stats] = await statsByPartner(db, partner);
+  return stats ?? { partner, contributors: 0, validatedResults: 0, credit: '0' };
+}
+
+/** Partners by credit earned, most first (then by validated results, then by id). */
+export async function partnerLeaderboard(db: Db): Promise<PartnerStats[]> {
+  const all = await statsByPartner(db);
+  const byCredit = (a: PartnerStats, b: PartnerStats) => {
+    const diff = BigInt(b.credit) - BigInt(a.credit);
+    if (diff !== 0n) return diff > 0n ? 1 : -1;
+    return b.validatedResults - a.validatedResults || a.partner.localeCompare(b.partner);
+  };
+  return all.sort(byCredit).slice(0, kLeaderboardSize);
+}
+
+/**
+ * `GET /v1/partners/leaderboard` (partners by credit, for the dashboard) and
+ * `GET /v1/partners/:partner/stats` (one partner's contributors, validated results and credit).
+ */
+export async function registerPartnerRoutes(app: FastifyInstance, db: Db): Promise<void> {
+  const errors = { 400: ErrorResponseSchema };
+  app.get('/v1/partners/leaderboard', { schema: { response: { 200: PartnerLeaderboardSchema } } }, async () => ({ partners: await partnerLeaderboard(db) }));
+  app.get<{ Params: { partner: string } }>(
+    '/v1/partners/:partner/stats',
+    { schema: { params: Type.Object({ partner: Type.String() }), response: { 200: PartnerStatsSchema, ...errors } } },
+    async (request) => partnerStats(db, request.params.partner),
+  );
+}
