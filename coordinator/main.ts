@@ -4,6 +4,7 @@ import { loadCoordinatorKey } from './coordinator-key.ts';
 import { openDatabase } from './db/database.ts';
 import { loadOrCreateRequesterToken } from './requester-token.ts';
 import { buildServer } from './server.ts';
+import { startRewards } from './settlement/start-rewards.ts';
 import { ensureDemoWork } from './work-generator.ts';
 
 /** `npm start`: the coordinator with its embedded SQLite database, the page, and a demo job. */
@@ -15,7 +16,19 @@ async function main(): Promise<void> {
   if (config.demo) await ensureDemoWork(db, config.demo);
   const localToken = config.requesterTokens.size === 0 ? loadOrCreateRequesterToken(config.requesterTokenFile) : undefined;
   if (localToken) config.requesterTokens.set(hashToken(localToken), 'local');
-  const app = await buildServer({ config, db, coordinator });
+  const rewards = config.rewards
+    ? await startRewards(db, config).catch((error: unknown) => {
+        // A real chain that is misconfigured must stop the coordinator; the embedded
+        // development chain that cannot start (no anvil for this platform) only turns rewards off.
+        if (config.rewards?.rpcUrl) throw error;
+        console.warn(
+          `Rewards are off: the local anvil chain did not start (${error instanceof Error ? error.message : String(error)}). SURGE_CHAIN=0 hides this.`,
+        );
+        return undefined;
+      })
+    : undefined;
+  const app = await buildServer({ config, db, coordinator, ...(rewards ? { rewards: rewards.chain } : {}) });
+  rewards?.startSettler(app.log);
 
   let closing = false;
   const close = async (signal: string) => {
@@ -23,6 +36,7 @@ async function main(): Promise<void> {
     closing = true;
     app.log.info({ signal }, 'shutting down');
     await app.close();
+    await rewards?.stop();
     await db.destroy();
     process.exit(0);
   };
@@ -38,6 +52,7 @@ async function main(): Promise<void> {
     `  Surge is running. Open http://${shown}:${port}/ and press Start to contribute.`,
     `  Database: ${config.database.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@')}`,
     `  Coordinator: ${coordinator.address}`,
+    ...(rewards ? [`  Rewards: ${rewards.describe()}`] : []),
     ...(localToken ? [`  Requester token for \`npx surge job …\`: ${config.requesterTokenFile}`] : []),
     '',
   ];

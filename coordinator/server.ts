@@ -20,6 +20,7 @@ import {
   type ResultRequest,
   ResultRequestSchema,
   ResultResponseSchema,
+  type RewardsInfo,
   type SessionRequest,
   SessionRequestSchema,
   SessionResponseSchema,
@@ -32,6 +33,7 @@ import { registerJobRoutes } from './jobs-routes.ts';
 import { CoordinatorMetrics } from './metrics.ts';
 import { acceptResult, ownerCredit } from './result-intake.ts';
 import { activeSession, registerSession } from './sessions.ts';
+import { registerRewardsRoutes } from './settlement/rewards-routes.ts';
 import { ensureDemoWork } from './work-generator.ts';
 
 export interface ServerDeps {
@@ -40,6 +42,8 @@ export interface ServerDeps {
   coordinator: PrivateKeyAccount;
   /** The clock; tests move it. */
   now?: () => number;
+  /** Where rewards are paid; undefined when the coordinator pays none. */
+  rewards?: RewardsInfo;
 }
 
 const errorResponses = {
@@ -73,6 +77,13 @@ function fieldOf(error: FastifyError): string | undefined {
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, db, coordinator } = deps;
   const now = deps.now ?? Date.now;
+  const rewards: RewardsInfo | undefined = deps.rewards && {
+    chainId: deps.rewards.chainId,
+    rpcUrl: deps.rewards.rpcUrl,
+    distributor: deps.rewards.distributor,
+    token: deps.rewards.token,
+    epochSeconds: deps.rewards.epochSeconds,
+  };
   const domain: ReceiptDomain = { name: 'Surge', version: '1', chainId: config.chainId, verifyingContract: config.verifyingContract };
 
   const metrics = new CoordinatorMetrics();
@@ -149,6 +160,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     kernels: Object.values(kernelDefinitions)
       .filter((kernel) => kernel.version > 0)
       .map((kernel) => ({ name: kernel.name, version: kernel.version, backends: ['webgpu', 'wasm'] })),
+    rewards: rewards ?? null,
   }));
 
   app.post<{ Body: SessionRequest }>(
@@ -188,6 +200,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
 
   await registerJobRoutes(app, { db, requesterTokens: config.requesterTokens, now });
+  await registerRewardsRoutes(app, { db, rewards, now });
 
   app.get('/healthz', async () => ({ ok: true }));
 

@@ -47,15 +47,23 @@ function anvilBinary(): string {
  */
 export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilProcess> {
   const chainId = options.chainId ?? 31337;
-  const child = spawn(anvilBinary(), ['--host', '127.0.0.1', '--port', String(options.port ?? 0), '--chain-id', String(chainId)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = ['--host', '127.0.0.1', '--port', String(options.port ?? 0), '--chain-id', String(chainId)];
+  // A watchdog shell holds anvil: when this process dies, even by SIGKILL, the shell reads
+  // end-of-file on its stdin and stops anvil, so no chain outlives its coordinator. The shell
+  // ignores SIGINT (Ctrl-C reaches the whole process group), leaving the stop to `stop()`.
+  const child =
+    process.platform === 'win32'
+      ? spawn(anvilBinary(), args, { stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn('sh', ['-c', 'trap "" INT; "$0" "$@" & anvil=$!; read -r _; kill $anvil; wait $anvil', anvilBinary(), ...args], {
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
   const rpcUrl = await new Promise<string>((resolveUrl, reject) => {
     let seen = '';
     const timer = setTimeout(() => fail(new Error(`anvil did not start within 20 s:\n${seen.slice(-2000)}`)), 20_000);
     function fail(error: Error) {
       clearTimeout(timer);
-      child.kill('SIGKILL');
+      child.stdin?.end();
+      if (process.platform === 'win32') child.kill('SIGKILL');
       reject(error);
     }
     child.once('error', (error) => fail(new Error(`anvil could not be started (${anvilBinary()}): ${error.message}`)));
@@ -75,7 +83,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilProce
   // Keep draining its output so anvil never blocks on a full pipe.
   child.stdout.resume();
   child.stderr.resume();
-  const stopOnExit = () => child.kill('SIGKILL');
+  const stopOnExit = () => child.stdin?.end();
   process.once('exit', stopOnExit);
   return { rpcUrl, chainId, stop: () => stopProcess(child, stopOnExit) };
 }
@@ -84,7 +92,8 @@ async function stopProcess(child: ChildProcess, stopOnExit: () => void): Promise
   process.removeListener('exit', stopOnExit);
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  child.kill('SIGTERM');
+  child.stdin?.end();
+  if (process.platform === 'win32') child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
   await exited;
   clearTimeout(timer);

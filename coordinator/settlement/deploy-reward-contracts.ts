@@ -1,4 +1,4 @@
-import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from 'viem';
+import { type Account, type Address, type Chain, getAddress, type PublicClient, type Transport, type WalletClient } from 'viem';
 import { cumulativeMerkleDistributorArtifact, surgeRewardTokenArtifact } from '../../contracts/artifacts.ts';
 
 export interface DeployOptions {
@@ -18,7 +18,7 @@ export async function deployRewardContracts(options: DeployOptions): Promise<{ t
   const deployed = async (hash: `0x${string}`) => {
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
-    return receipt.contractAddress;
+    return getAddress(receipt.contractAddress);
   };
   const token = await deployed(
     await deployer.deployContract({ abi: surgeRewardTokenArtifact.abi, bytecode: surgeRewardTokenArtifact.bytecode, args: [deployer.account.address] }),

@@ -22,8 +22,8 @@ export interface TestChain {
   rpcUrl: string;
   publicClient: PublicClient;
   testClient: TestClient<'anvil', Transport, Chain>;
-  /** A wallet client for a key; funded with ether when asked (anvil's own accounts already are). */
-  wallet(key: Hex): WalletClient<Transport, Chain, Account>;
+  /** A wallet client for a key or account (anvil's own accounts have ether; `fund` others). */
+  wallet(key: Hex | Account): WalletClient<Transport, Chain, Account>;
   /** Gives an address ether for gas. */
   fund(address: Address): Promise<void>;
   /** Moves the chain's clock forward and mines a block at the new time; returns the block time (ms). */
@@ -46,7 +46,8 @@ export async function startTestChain(): Promise<TestChain> {
   const transport = http(anvil.rpcUrl);
   const publicClient = createPublicClient({ chain: anvilChain, transport, pollingInterval: 50 }) as PublicClient;
   const testClient = createTestClient({ chain: anvilChain, mode: 'anvil', transport });
-  const wallet = (key: Hex) => createWalletClient({ chain: anvilChain, account: privateKeyToAccount(key), transport, pollingInterval: 50 });
+  const wallet = (key: Hex | Account) =>
+    createWalletClient({ chain: anvilChain, account: typeof key === 'string' ? privateKeyToAccount(key) : key, transport, pollingInterval: 50 });
   const time = async () => Number((await publicClient.getBlock()).timestamp) * 1000;
   return {
     anvil,
