@@ -147,6 +147,7 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .addColumn('tx_hash', 'text')
           .addColumn('active_at', 'bigint')
+          .addColumn('revoked', 'integer', (c) => c.notNull().defaultTo(0))
           .addPrimaryKeyConstraint('settlement_epochs_pk', ['distributor', 'epoch'])
           .execute();
         await db.schema

@@ -100,6 +100,8 @@ export interface SettlementEpochsTable {
   tx_hash: string | null;
   /** When the root becomes claimable (chain time, ms); null until posted. */
   active_at: number | null;
+  /** 1 once the distributor's guardian revoked the root during its timelock. */
+  revoked: number;
 }
 
 /** Each owner's cumulative reward in an epoch, with its Merkle proof (a JSON array of hex). */

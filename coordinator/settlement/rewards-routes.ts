@@ -38,6 +38,7 @@ export async function registerRewardsRoutes(app: FastifyInstance, deps: RewardsR
         .where('p.distributor', '=', rewards.distributor.toLowerCase())
         .where('p.owner', '=', owner.toLowerCase())
         .where('e.active_at', 'is not', null)
+        .where('e.revoked', '=', 0)
         .orderBy('p.epoch', 'desc')
         .limit(1);
       const row = (await posted.where('e.active_at', '<=', deps.now()).executeTakeFirst()) ?? (await posted.executeTakeFirst());

@@ -32,18 +32,23 @@ const abi = cumulativeMerkleDistributorArtifact.abi;
  */
 export async function settleEpoch(db: Db, chain: RewardsChain, now: number): Promise<SettledEpoch | undefined> {
   const distributor = chain.distributor.toLowerCase();
-  const last = await db.selectFrom('settlement_epochs').selectAll().where('distributor', '=', distributor).orderBy('epoch', 'desc').limit(1).executeTakeFirst();
+  await noteRevocations(db, chain, now);
+  const epochs = db.selectFrom('settlement_epochs').selectAll().where('distributor', '=', distributor).orderBy('epoch', 'desc').limit(1);
+  const last = await epochs.executeTakeFirst();
   if (last && last.active_at === null) return postEpoch(db, chain, last);
+  const good = last?.revoked ? await epochs.where('revoked', '=', 0).executeTakeFirst() : last;
 
-  const previous = last ? await payoutsOf(db, distributor, last.epoch) : new Map<string, bigint>();
+  const previous = good ? await payoutsOf(db, distributor, good.epoch) : new Map<string, bigint>();
   // Cumulative amounts never decrease: an owner keeps at least what an earlier root promised.
   const amounts = new Map(previous);
   for (const [owner, credit] of await cumulativeCreditByPayee(db)) {
     const amount = credit * chain.tokensPerCredit;
     if (amount > (amounts.get(owner) ?? 0n)) amounts.set(owner, amount);
   }
-  const changed = [...amounts].some(([owner, amount]) => previous.get(owner) !== amount);
-  if (!changed) return undefined;
+  if (!differs(amounts, previous)) return undefined;
+  // The guardian revoked the newest root for a reason: the same amounts are not posted again
+  // until the ledger they come from changes (credit corrected, or new work validated).
+  if (last?.revoked && !differs(amounts, await payoutsOf(db, distributor, last.epoch))) return undefined;
 
   const onChain = Number(await chain.publicClient.readContract({ address: chain.distributor, abi, functionName: 'lastEpoch' }));
   const epoch = Math.max(last?.epoch ?? 0, onChain) + 1;
@@ -62,6 +67,7 @@ export async function settleEpoch(db: Db, chain: RewardsChain, now: number): Pro
     created_at: now,
     tx_hash: null,
     active_at: null,
+    revoked: 0,
   };
   try {
     await db.transaction().execute(async (trx) => {
@@ -144,6 +150,27 @@ async function rootOnChain(chain: RewardsChain, epoch: number): Promise<{ root: 
   } catch (error) {
     if (error instanceof Error && error.message.includes('UnknownEpoch')) return undefined;
     throw error;
+  }
+}
+
+function differs(a: Map<string, bigint>, b: Map<string, bigint>): boolean {
+  return a.size !== b.size || [...a].some(([owner, amount]) => b.get(owner) !== amount);
+}
+
+/** Marks the roots the guardian revoked; only a root still in its timelock can be revoked. */
+async function noteRevocations(db: Db, chain: RewardsChain, now: number): Promise<void> {
+  const distributor = chain.distributor.toLowerCase();
+  const inTimelock = await db
+    .selectFrom('settlement_epochs')
+    .select('epoch')
+    .where('distributor', '=', distributor)
+    .where('revoked', '=', 0)
+    // A margin of one epoch for a chain clock a little ahead of this one.
+    .where('active_at', '>', now - chain.epochSeconds * 1000)
+    .execute();
+  for (const { epoch } of inTimelock) {
+    const [, , revoked] = await chain.publicClient.readContract({ address: chain.distributor, abi, functionName: 'rootOf', args: [BigInt(epoch)] });
+    if (revoked) await db.updateTable('settlement_epochs').set({ revoked: 1 }).where('distributor', '=', distributor).where('epoch', '=', epoch).execute();
   }
 }
 

@@ -2,7 +2,7 @@ import { type Address, BaseError, ContractFunctionRevertedError, type Hex } from
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cumulativeMerkleDistributorArtifact, surgeRewardTokenArtifact } from '../../contracts/artifacts.ts';
 import type { InfoResponse, OwnerRewardsResponse } from '../../src/protocol/schemas.ts';
-import { kRootPosterKey, startTestChain, type TestChain } from '../../test/helpers/anvil.ts';
+import { kAdminKey, kRootPosterKey, startTestChain, type TestChain } from '../../test/helpers/anvil.ts';
 import { registerContributor, type TestContributor } from '../../test/helpers/contributor.ts';
 import { startTestCoordinator, type TestCoordinator, testDatabases } from '../../test/helpers/test-coordinator.ts';
 import { contributeValidatedResult } from '../../test/helpers/validated-result.ts';
@@ -48,6 +48,8 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
   const balance = (account: Address) =>
     testChain.publicClient.readContract({ address: chain.token, abi: surgeRewardTokenArtifact.abi, functionName: 'balanceOf', args: [account] });
   const lastEpochOnChain = async () => Number(await testChain.publicClient.readContract({ address: chain.distributor, abi, functionName: 'lastEpoch' }));
+  const cumulativeCreditOf = async (who: TestContributor) =>
+    BigInt((await coordinator.app.inject({ method: 'GET', url: `/v1/owners/${who.owner.address}` })).json().credit as string);
   /** Moves the chain past the timelock, and the coordinator's clock to the chain's. */
   const passTimelock = async () => {
     coordinator.clock.now = await testChain.increaseTime(kDelaySeconds);
@@ -180,6 +182,35 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
     // And the next epoch goes on from there.
     await contributeValidatedResult(coordinator.app, alice);
     expect(await settle()).toMatchObject({ epoch: 2 });
+  });
+
+  it('a root the guardian revokes is not served, nor posted again from the same ledger', async () => {
+    const alice = await registerContributor(coordinator.app);
+    const firstCredit = await contributeValidatedResult(coordinator.app, alice);
+    await settle();
+    await passTimelock();
+    await contributeValidatedResult(coordinator.app, alice);
+    expect(await settle()).toMatchObject({ epoch: 2 });
+    const guardian = testChain.wallet(kAdminKey);
+    await testChain.publicClient.waitForTransactionReceipt({
+      hash: await guardian.writeContract({ address: chain.distributor, abi, functionName: 'revokeRoot', args: [2n] }),
+    });
+    expect(await settle()).toBeUndefined();
+    expect(await lastEpochOnChain()).toBe(2);
+    await passTimelock();
+    const served = (await rewardsOf(alice)).json() as OwnerRewardsResponse;
+    expect(served).toMatchObject({ epoch: 1, cumulative: String(firstCredit * kTokensPerCredit) });
+    await claim(alice, served);
+    expect(await balance(alice.owner.address)).toBe(firstCredit * kTokensPerCredit);
+
+    const revokedCredit = await cumulativeCreditOf(alice);
+    await contributeValidatedResult(coordinator.app, alice);
+    expect(await settle()).toMatchObject({ epoch: 3 });
+    await passTimelock();
+    const after = (await rewardsOf(alice)).json() as OwnerRewardsResponse;
+    expect(after.epoch).toBe(3);
+    expect(BigInt(after.cumulative)).toBeGreaterThan(revokedCredit * kTokensPerCredit);
+    expect(BigInt(after.cumulative)).toBe((await cumulativeCreditOf(alice)) * kTokensPerCredit);
   });
 
   it('the settler closes an epoch every epochSeconds', async () => {
