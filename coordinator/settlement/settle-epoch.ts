@@ -72,12 +72,19 @@ export async function settleEpoch(db: Db, chain: RewardsChain, now: number): Pro
   try {
     await db.transaction().execute(async (trx) => {
       await trx.insertInto('settlement_epochs').values(row).execute();
-      for (const [index, [address, amount]] of tree.entries()) {
+      const payouts = [...tree.entries()].map(([index, [address, amount]]) => ({
+        distributor,
+        epoch,
+        owner: String(address).toLowerCase(),
+        cumulative: String(amount),
+        proof: JSON.stringify(tree.getProof(index)),
+      }));
+      // In batches: SQLite allows at most 32,766 bound values in one statement.
+      for (let i = 0; i < payouts.length; i += 1000)
         await trx
           .insertInto('settlement_payouts')
-          .values({ distributor, epoch, owner: String(address).toLowerCase(), cumulative: String(amount), proof: JSON.stringify(tree.getProof(index)) })
+          .values(payouts.slice(i, i + 1000))
           .execute();
-      }
     });
   } catch (error) {
     // Another coordinator process stored this epoch first: it posts it.
