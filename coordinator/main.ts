@@ -4,7 +4,6 @@ import { loadCoordinatorKey } from './coordinator-key.ts';
 import { openDatabase } from './db/database.ts';
 import { loadOrCreateRequesterToken } from './requester-token.ts';
 import { buildServer } from './server.ts';
-import { startRewards } from './settlement/start-rewards.ts';
 import { ensureDemoWork } from './work-generator.ts';
 
 /** `npm start`: the coordinator with its embedded SQLite database, the page, and a demo job. */
@@ -16,8 +15,9 @@ async function main(): Promise<void> {
   if (config.demo) await ensureDemoWork(db, config.demo);
   const localToken = config.requesterTokens.size === 0 ? loadOrCreateRequesterToken(config.requesterTokenFile) : undefined;
   if (localToken) config.requesterTokens.set(hashToken(localToken), 'local');
+  // Loaded only when rewards are on: the chain client and Merkle tree modules take a while to load.
   const rewards = config.rewards
-    ? await startRewards(db, config).catch((error: unknown) => {
+    ? await (await import('./settlement/start-rewards.ts')).startRewards(db, config).catch((error: unknown) => {
         // A real chain that is misconfigured must stop the coordinator; the embedded
         // development chain that cannot start (no anvil for this platform) only turns rewards off.
         if (config.rewards?.rpcUrl) throw error;

@@ -1,6 +1,5 @@
-import { createPublicClient, createWalletClient, http, type PublicClient } from 'viem';
+import { createPublicClient, createWalletClient, defineChain, http, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { anvil as anvilChain } from 'viem/chains';
 import type { Db } from '../db/database.ts';
 import { type AnvilProcess, kAnvilAccountKeys, startAnvil } from './anvil-process.ts';
 import { deployRewardContracts } from './deploy-reward-contracts.ts';
@@ -19,7 +18,12 @@ const kDevelopmentFund = 10n ** 9n * 10n ** 18n;
 export async function startLocalRewardsChain(db: Db, config: RewardsConfig, chainId: number): Promise<{ chain: RewardsChain; anvil: AnvilProcess }> {
   const anvil = await startAnvil({ chainId });
   try {
-    const chain = { ...anvilChain, id: chainId };
+    const chain = defineChain({
+      id: chainId,
+      name: 'anvil',
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [anvil.rpcUrl] } },
+    });
     const publicClient = createPublicClient({ chain, transport: http(anvil.rpcUrl), pollingInterval: 100 }) as PublicClient;
     const deployer = createWalletClient({ chain, account: privateKeyToAccount(kAnvilAccountKeys[0]), transport: http(anvil.rpcUrl) });
     const rootPoster = privateKeyToAccount(kAnvilAccountKeys[1]);
