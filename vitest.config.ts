@@ -18,7 +18,7 @@ export default mergeConfig(
           test: {
             name: 'node',
             environment: 'node',
-            include: ['src/**/*.test.ts', 'coordinator/**/*.test.ts', 'test/**/*.test.ts'],
+            include: ['src/**/*.test.ts', 'coordinator/**/*.test.ts', 'contracts/**/*.test.ts', 'test/**/*.test.ts'],
             exclude: ['**/*.browser.test.ts', 'node_modules/**'],
             testTimeout: 30_000,
             hookTimeout: 60_000,

@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     SURGE_DATA_DIR: dataDir,
     PORT: '0',
     SURGE_DEMO: '0',
+    SURGE_CHAIN: '0',
     SURGE_RATE_LIMIT: '100000000',
     SURGE_COORDINATOR_KEY: generatePrivateKey(),
     SURGE_REQUESTER_TOKENS: 'bench:bench-token',

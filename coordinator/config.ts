@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { type Address, getAddress, isAddress, zeroAddress } from 'viem';
 import { parseFrameAncestors } from './embed-headers.ts';
+import { type RewardsConfig, rewardsConfigFromEnv } from './settlement/rewards-config.ts';
 
 export interface DemoJobConfig {
   /** Rows and columns of the demo product C (size × size). */
@@ -40,6 +41,8 @@ export interface CoordinatorConfig {
   bodyLimitBytes: number;
   /** Partner origins that may frame the embed widget, or ['*'] for any; undefined: only this origin. */
   frameAncestors?: string[];
+  /** Epoch settlement and claims on chain; undefined pays no rewards. */
+  rewards?: RewardsConfig;
 }
 
 function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -72,6 +75,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
   if (!isAddress(contract)) throw new Error(`SURGE_VERIFYING_CONTRACT must be an address, not "${contract}"`);
   const key = env.SURGE_COORDINATOR_KEY;
   if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key)) throw new Error('SURGE_COORDINATOR_KEY must be a 32-byte hex private key');
+  const rewards = rewardsConfigFromEnv(env);
   return {
     host: env.HOST ?? '127.0.0.1',
     port: integer('PORT', 8080, env),
@@ -90,5 +94,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
     rateLimitPerMinute: integer('SURGE_RATE_LIMIT', 6000, env),
     bodyLimitBytes: 4 * 1024 * 1024,
     frameAncestors: parseFrameAncestors(env.SURGE_FRAME_ANCESTORS),
+    ...(rewards ? { rewards } : {}),
   };
 }

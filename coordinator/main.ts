@@ -15,7 +15,20 @@ async function main(): Promise<void> {
   if (config.demo) await ensureDemoWork(db, config.demo);
   const localToken = config.requesterTokens.size === 0 ? loadOrCreateRequesterToken(config.requesterTokenFile) : undefined;
   if (localToken) config.requesterTokens.set(hashToken(localToken), 'local');
-  const app = await buildServer({ config, db, coordinator });
+  // Loaded only when rewards are on: the chain client and Merkle tree modules take a while to load.
+  const rewards = config.rewards
+    ? await (await import('./settlement/start-rewards.ts')).startRewards(db, config).catch((error: unknown) => {
+        // A real chain that is misconfigured must stop the coordinator; the embedded
+        // development chain that cannot start (no anvil for this platform) only turns rewards off.
+        if (config.rewards?.rpcUrl) throw error;
+        console.warn(
+          `Rewards are off: the local anvil chain did not start (${error instanceof Error ? error.message : String(error)}). SURGE_CHAIN=0 hides this.`,
+        );
+        return undefined;
+      })
+    : undefined;
+  const app = await buildServer({ config, db, coordinator, ...(rewards ? { rewards: rewards.chain } : {}) });
+  rewards?.startSettler(app.log);
 
   let closing = false;
   const close = async (signal: string) => {
@@ -23,6 +36,7 @@ async function main(): Promise<void> {
     closing = true;
     app.log.info({ signal }, 'shutting down');
     await app.close();
+    await rewards?.stop();
     await db.destroy();
     process.exit(0);
   };
@@ -38,6 +52,7 @@ async function main(): Promise<void> {
     `  Surge is running. Open http://${shown}:${port}/ and press Start to contribute.`,
     `  Database: ${config.database.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@')}`,
     `  Coordinator: ${coordinator.address}`,
+    ...(rewards ? [`  Rewards: ${rewards.describe()}`] : []),
     ...(localToken ? [`  Requester token for \`npx surge job …\`: ${config.requesterTokenFile}`] : []),
     '',
   ];

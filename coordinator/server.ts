@@ -26,6 +26,7 @@ import {
   type RevokeSessionRequest,
   RevokeSessionRequestSchema,
   RevokeSessionResponseSchema,
+  type RewardsInfo,
   type SessionRequest,
   SessionRequestSchema,
   SessionResponseSchema,
@@ -41,6 +42,7 @@ import { linkOwner } from './owner-links.ts';
 import { registerPartnerRoutes } from './partners.ts';
 import { acceptResult, ownerCredit } from './result-intake.ts';
 import { activeSession, registerSession, revokeSession } from './sessions.ts';
+import { registerRewardsRoutes } from './settlement/rewards-routes.ts';
 import { SignatureVerifier } from './signature-verifier.ts';
 import { ensureDemoWork } from './work-generator.ts';
 
@@ -50,6 +52,8 @@ export interface ServerDeps {
   coordinator: PrivateKeyAccount;
   /** The clock; tests move it. */
   now?: () => number;
+  /** Where rewards are paid; undefined when the coordinator pays none. */
+  rewards?: RewardsInfo;
 }
 
 const errorResponses = {
@@ -83,8 +87,16 @@ function fieldOf(error: FastifyError): string | undefined {
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, db, coordinator } = deps;
   const now = deps.now ?? Date.now;
+  const rewards: RewardsInfo | undefined = deps.rewards && {
+    chainId: deps.rewards.chainId,
+    rpcUrl: deps.rewards.rpcUrl,
+    distributor: deps.rewards.distributor,
+    token: deps.rewards.token,
+    epochSeconds: deps.rewards.epochSeconds,
+  };
   const domain: ReceiptDomain = { name: 'Surge', version: '1', chainId: config.chainId, verifyingContract: config.verifyingContract };
-  const verifier = new SignatureVerifier(config.rpcUrl);
+  // Contract wallets need a chain to check grants: the configured one, else the local rewards chain.
+  const verifier = new SignatureVerifier(config.rpcUrl ?? deps.rewards?.rpcUrl);
 
   const metrics = new CoordinatorMetrics();
   const app = Fastify({
@@ -162,6 +174,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     kernels: Object.values(kernelDefinitions)
       .filter((kernel) => kernel.version > 0)
       .map((kernel) => ({ name: kernel.name, version: kernel.version, backends: ['webgpu', 'wasm'] })),
+    rewards: rewards ?? null,
   }));
 
   app.post<{ Body: SessionRequest }>(
@@ -226,6 +239,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await registerJobRoutes(app, { db, requesterTokens: config.requesterTokens, now });
   await registerPartnerRoutes(app, db);
+  await registerRewardsRoutes(app, { db, rewards, now });
 
   app.get('/healthz', async () => ({ ok: true }));
 

@@ -133,6 +133,34 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0008-settlement': {
+      async up(db: Kysely<unknown>) {
+        // Epoch settlement: each epoch's Merkle root of cumulative rewards per distributor, and
+        // every owner's amount and proof in it, so the coordinator can serve claims.
+        await db.schema
+          .createTable('settlement_epochs')
+          .addColumn('distributor', 'text', (c) => c.notNull())
+          .addColumn('epoch', 'integer', (c) => c.notNull())
+          .addColumn('root', 'text', (c) => c.notNull())
+          .addColumn('total', 'text', (c) => c.notNull())
+          .addColumn('owners', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('tx_hash', 'text')
+          .addColumn('active_at', 'bigint')
+          .addColumn('revoked', 'integer', (c) => c.notNull().defaultTo(0))
+          .addPrimaryKeyConstraint('settlement_epochs_pk', ['distributor', 'epoch'])
+          .execute();
+        await db.schema
+          .createTable('settlement_payouts')
+          .addColumn('distributor', 'text', (c) => c.notNull())
+          .addColumn('epoch', 'integer', (c) => c.notNull())
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('cumulative', 'text', (c) => c.notNull())
+          .addColumn('proof', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('settlement_payouts_pk', ['distributor', 'owner', 'epoch'])
+          .execute();
+      },
+    },
     '0009-owner-links': {
       async up(db: Kysely<unknown>) {
         // A browser's own owner key linked to a wallet, signed by both: its earnings follow the wallet.

@@ -101,6 +101,32 @@ export interface UnitOutputsTable {
   output: Uint8Array;
 }
 
+/** One settled epoch per distributor: the Merkle root of cumulative rewards, and whether it is on chain. */
+export interface SettlementEpochsTable {
+  distributor: string;
+  epoch: number;
+  root: string;
+  /** Sum of the cumulative amounts, token base units as a decimal string. */
+  total: string;
+  owners: number;
+  created_at: number;
+  /** The postRoot transaction; null until it is sent and mined. */
+  tx_hash: string | null;
+  /** When the root becomes claimable (chain time, ms); null until posted. */
+  active_at: number | null;
+  /** 1 once the distributor's guardian revoked the root during its timelock. */
+  revoked: number;
+}
+
+/** Each owner's cumulative reward in an epoch, with its Merkle proof (a JSON array of hex). */
+export interface SettlementPayoutsTable {
+  distributor: string;
+  epoch: number;
+  owner: string;
+  cumulative: string;
+  proof: string;
+}
+
 export interface Database {
   jobs: JobsTable;
   units: UnitsTable;
@@ -110,4 +136,6 @@ export interface Database {
   credits: CreditsTable;
   unit_outputs: UnitOutputsTable;
   owner_links: OwnerLinksTable;
+  settlement_epochs: SettlementEpochsTable;
+  settlement_payouts: SettlementPayoutsTable;
 }

@@ -34,6 +34,7 @@ export const errorCodes = {
   jobNotDone: 'SURGE_E_JOB_NOT_DONE',
   jobNotActive: 'SURGE_E_JOB_NOT_ACTIVE',
   partnerInvalid: 'SURGE_E_PARTNER_INVALID',
+  noRewards: 'SURGE_E_NO_REWARDS',
   internal: 'SURGE_E_INTERNAL',
 } as const;
 

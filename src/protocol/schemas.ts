@@ -103,6 +103,27 @@ export const KernelInfoSchema = Type.Object({
   backends: Type.Array(BackendSchema),
 });
 
+/** Where a coordinator pays rewards: the chain, its RPC URL, the distributor and its token. */
+export const RewardsInfoSchema = Type.Object({
+  chainId: Type.Integer(),
+  rpcUrl: Type.String(),
+  distributor: AddressSchema,
+  token: AddressSchema,
+  epochSeconds: Type.Integer(),
+});
+export type RewardsInfo = Static<typeof RewardsInfoSchema>;
+
+/** An owner's cumulative reward in the newest claimable epoch, and its Merkle proof. */
+export const OwnerRewardsResponseSchema = Type.Object({
+  ...RewardsInfoSchema.properties,
+  epoch: Type.Integer(),
+  root: Bytes32Schema,
+  cumulative: Type.String({ pattern: '^[0-9]+$', description: 'token base units, a decimal string' }),
+  proof: Type.Array(Bytes32Schema),
+  activeAt: Type.String({ description: 'ISO time from which the root can be claimed against' }),
+});
+export type OwnerRewardsResponse = Static<typeof OwnerRewardsResponseSchema>;
+
 export const InfoResponseSchema = Type.Object({
   name: Type.String(),
   version: Type.String(),
@@ -114,6 +135,8 @@ export const InfoResponseSchema = Type.Object({
     verifyingContract: AddressSchema,
   }),
   kernels: Type.Array(KernelInfoSchema),
+  /** Absent or null when this coordinator pays no rewards. */
+  rewards: Type.Optional(Type.Union([RewardsInfoSchema, Type.Null()])),
 });
 export type InfoResponse = Static<typeof InfoResponseSchema>;
 

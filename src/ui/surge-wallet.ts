@@ -12,9 +12,6 @@ import { currentSession, revokeCurrentSession } from '../wallet/session-keys.ts'
 import { type ConnectedWallet, connectWallet, createWalletSession, linkOwnerToWallet } from '../wallet/wallet-connection.ts';
 import { discoverWallets, type WalletChoice } from '../wallet/wallet-discovery.ts';
 
-/** `/v1/info` with the rewards block the chain branch adds. */
-type RewardsInfo = { chainId: number; rpcUrl: string; distributor: string; token: string; epochSeconds: number };
-
 /**
  * The wallet panel, loaded only when the visitor opens it (`import()` from surge-app): pick a
  * wallet found by EIP-6963 and sign one session grant, see credit pending, validated,
@@ -37,7 +34,7 @@ export class SurgeWallet extends LitElement {
   @state() private message?: string;
   @state() private exportWarning = false;
   @state() private exportedKey?: string;
-  private info?: InfoResponse & { rewards?: RewardsInfo };
+  private info?: InfoResponse;
 
   static override styles = css`
     :host { display: block; }

@@ -1,7 +1,7 @@
 import { type Address, type Hex, type PublicClient, parseAbi, type WalletClient } from 'viem';
 import { ApiError } from '../errors/api-error.ts';
 
-/** The distributor's functions the page calls (the contract is in contracts/, on the chain branch). */
+/** The distributor's functions the page calls (contracts/CumulativeMerkleDistributor.sol). */
 export const distributorAbi = parseAbi([
   'function claim(address account, uint256 cumulativeAmount, bytes32[] proof)',
   'function claimed(address account) view returns (uint256)',

@@ -22,6 +22,7 @@ const env = {
   SURGE_DATA_DIR: dataDir,
   PORT: '0',
   SURGE_DEMO: '0',
+  SURGE_CHAIN: '0',
   SURGE_LEASE_SECONDS: '2',
   SURGE_COORDINATOR_KEY: generatePrivateKey(),
   SURGE_REQUESTER_TOKENS: 'crash:crash-token',
