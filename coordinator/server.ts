@@ -30,6 +30,7 @@ import { leaseUnit } from './feeder.ts';
 import { HttpError } from './http-error.ts';
 import { registerJobRoutes } from './jobs-routes.ts';
 import { CoordinatorMetrics } from './metrics.ts';
+import { registerNetworkRoutes } from './network-routes.ts';
 import { acceptResult, ownerCredit } from './result-intake.ts';
 import { activeSession, registerSession } from './sessions.ts';
 import { ensureDemoWork } from './work-generator.ts';
@@ -188,6 +189,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
 
   await registerJobRoutes(app, { db, requesterTokens: config.requesterTokens, now });
+  await registerNetworkRoutes(app, { db, now });
 
   app.get('/healthz', async () => ({ ok: true }));
 

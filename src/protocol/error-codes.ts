@@ -27,6 +27,7 @@ export const errorCodes = {
   jobNotYours: 'SURGE_E_JOB_NOT_YOURS',
   jobNotDone: 'SURGE_E_JOB_NOT_DONE',
   jobNotActive: 'SURGE_E_JOB_NOT_ACTIVE',
+  previewUnavailable: 'SURGE_E_PREVIEW_UNAVAILABLE',
   internal: 'SURGE_E_INTERNAL',
 } as const;
 
