@@ -47,7 +47,8 @@ export class SurgeApp extends LitElement {
     a:focus-visible { outline: 3px solid var(--surge-focus, #f59e0b); outline-offset: 2px; }
     h2 { font-size: 1.15rem; margin: 0 0 0.75rem; }
     .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 22rem), 1fr)); gap: 1.25rem; align-items: start; }
-    section { background: var(--surge-card, transparent); border: 1px solid var(--surge-border, #d1d5db); border-radius: 0.6rem; padding: 1rem; min-width: 0; }
+    /* A card never widens the page: on a phone, anything too wide for it scrolls inside the card. */
+    section { background: var(--surge-card, transparent); border: 1px solid var(--surge-border, #d1d5db); border-radius: 0.6rem; padding: 1rem; min-width: 0; overflow-x: auto; }
     .wide { grid-column: 1 / -1; }
     [hidden] { display: none; }
     @media (max-width: 30rem) { :host { padding: 0.75rem; } section { padding: 0.75rem; } }

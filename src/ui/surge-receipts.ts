@@ -34,8 +34,9 @@ export class SurgeReceipts extends LitElement {
   static override styles = css`
     :host { display: block; }
     .table { overflow-x: auto; }
+    table { table-layout: auto; }
     table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-    caption { text-align: left; color: var(--surge-muted, #4b5563); padding-bottom: 0.5rem; }
+    caption { caption-side: top; text-align: left; white-space: normal; color: var(--surge-muted, #4b5563); padding-bottom: 0.5rem; }
     th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid var(--surge-border, #d1d5db); white-space: nowrap; }
     td.number, th.number { text-align: right; }
     p { color: var(--surge-muted, #4b5563); }
@@ -60,7 +61,7 @@ export class SurgeReceipts extends LitElement {
                 <tbody>
                   ${shown.map(
                     (r) => html`<tr data-testid="receipt">
-                      <td><time datetime=${r.acceptedAt}>${new Date(r.acceptedAt).toLocaleString()}</time></td>
+                      <td><time datetime=${r.acceptedAt} title=${new Date(r.acceptedAt).toLocaleString()}>${new Date(r.acceptedAt).toLocaleTimeString()}</time></td>
                       <td><code title=${r.lease}>${shortHex(r.lease)}</code></td>
                       <td class="number">${r.credit}</td>
                     </tr>`,

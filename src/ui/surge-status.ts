@@ -27,7 +27,7 @@ export class SurgeStatus extends LitElement {
     :host { display: block; }
     dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.35rem 1rem; margin: 1rem 0; }
     dt { color: var(--surge-muted, #555); }
-    dd { margin: 0; font-variant-numeric: tabular-nums; }
+    dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
     progress { width: 100%; height: 1rem; }
     .units { list-style: none; padding: 0; margin: 0; display: grid; gap: 0.5rem; }
     .units li { display: grid; gap: 0.25rem; }

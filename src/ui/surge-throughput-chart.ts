@@ -41,11 +41,13 @@ export class SurgeThroughputChart extends LitElement {
     figure { margin: 0; }
     figcaption { display: flex; justify-content: space-between; gap: 1rem; flex-wrap: wrap; margin-bottom: 0.25rem; }
     .value { font-variant-numeric: tabular-nums; font-weight: 600; }
-    svg { display: block; width: 100%; height: auto; background: var(--surge-surface, #f3f4f6); border-radius: 0.4rem; }
+    .plot { position: relative; }
+    /* A fixed height at every width: the line stretches sideways, the text stays HTML. */
+    svg { display: block; width: 100%; height: 6rem; background: var(--surge-surface, #f3f4f6); border-radius: 0.4rem; }
     .line { fill: none; stroke: var(--surge-line, #2563eb); stroke-width: 2; vector-effect: non-scaling-stroke; stroke-linejoin: round; }
     .area { fill: var(--surge-line, #2563eb); opacity: 0.15; }
     .grid { stroke: var(--surge-border, #d1d5db); stroke-width: 1; vector-effect: non-scaling-stroke; }
-    .axis { font-size: 10px; fill: var(--surge-muted, #4b5563); }
+    .axis { position: absolute; top: 0.15rem; left: 0.35rem; font-size: 0.75rem; color: var(--surge-muted, #4b5563); }
   `;
 
   override render() {
@@ -64,10 +66,10 @@ export class SurgeThroughputChart extends LitElement {
     return html`
       <figure>
         <figcaption><span>${this.label}</span><span class="value" data-testid="rate">${samples.length ? `${formatRate(latest)} ${this.unit}` : '—'}</span></figcaption>
+        <div class="plot">
         <svg viewBox="0 0 ${kWidth} ${kHeight}" preserveAspectRatio="none" role="img" aria-label=${description}>
           <line class="grid" x1="0" x2=${kWidth} y1=${y(top)} y2=${y(top)}></line>
           <line class="grid" x1="0" x2=${kWidth} y1=${kHeight} y2=${kHeight}></line>
-          <text class="axis" x="4" y=${y(top) + 10}>${formatRate(top)}</text>
           ${
             samples.length > 1
               ? svg`<polygon class="area" points=${`${x(samples[0]!.at).toFixed(1)},${kHeight} ${points} ${x(end).toFixed(1)},${kHeight}`}></polygon>
@@ -75,6 +77,8 @@ export class SurgeThroughputChart extends LitElement {
               : nothing
           }
         </svg>
+        <span class="axis" aria-hidden="true">${formatRate(top)}</span>
+        </div>
       </figure>
     `;
   }
