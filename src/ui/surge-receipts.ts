@@ -18,7 +18,7 @@ export interface ReceiptsExport {
 export const kReceiptsFileName = 'surge-receipts.json';
 
 function shortHex(hex: string): string {
-  return `${hex.slice(0, 10)}…${hex.slice(-6)}`;
+  return `${hex.slice(0, 8)}…${hex.slice(-4)}`;
 }
 
 /**
