@@ -148,6 +148,27 @@ describe.each(testDatabases)('the public network stats on $name', ({ name: datab
     expect(at(19, 11)).toEqual([0, 0, 0, 0]);
   });
 
+  it('samples a large picture down to at most 512 pixels a side', async () => {
+    const wide = await submit({
+      ...picture,
+      params: { ...picture.params, pixelSize: '0.005', width: 1100, height: 8, tile: 768, maxIterations: 16 },
+    } as JobRequest);
+    const [first] = await contribute(await registerContributor(coordinator.app), 1);
+    if (first?.kernel !== 'mandelbrot') throw new Error('expected a Mandelbrot unit');
+    expect([first.params.width, first.params.height]).toEqual([768, 8]);
+    const png = decode((await coordinator.app.inject({ method: 'GET', url: `/v1/jobs/${wide.id}/preview.png` })).rawPayload);
+    // Every 3rd pixel: 1100 → 367 columns, 8 → 3 rows; the first tile fills columns 0–255.
+    expect([png.width, png.height]).toEqual([367, 3]);
+    const counts = mandelbrotReference(first.params);
+    const at = (x: number, y: number) => Array.from(png.data.slice((y * 367 + x) * 4, (y * 367 + x) * 4 + 4));
+    // Preview pixel (x, y) is the tile's pixel (3x, 3y).
+    const expected = new Uint8Array(4 * 256);
+    for (let x = 0; x < 256; x++) mandelbrotColour(counts[6 * 768 + 3 * x]!, 16, expected, x * 4);
+    expect(Array.from(png.data.slice(2 * 367 * 4, (2 * 367 + 256) * 4))).toEqual(Array.from(expected));
+    expect(at(255, 0)[3]).toBe(255);
+    expect(at(256, 0)).toEqual([0, 0, 0, 0]);
+  });
+
   it('answers a preview of an unknown or non-picture job with a 404 and a stable code', async () => {
     const product = await submit({ name: 'Product', purpose: 'numbers', kernel: 'matmul-f32', params: { rows: 16, cols: 16, k: 8, block: 16 } });
     const numbers = await coordinator.app.inject({ method: 'GET', url: `/v1/jobs/${product.id}/preview.png` });

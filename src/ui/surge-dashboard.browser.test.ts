@@ -56,7 +56,9 @@ describe('<surge-dashboard>', () => {
       ['1', '0xabcd…1234', '9000', '300'],
       ['2', '0x9876…fedc', '120', '4'],
     ]);
-    expect(root.querySelector('[role=status]')!.textContent).toMatch(/Updated at/);
+    // The live region changes only when the state does, not at every refresh (a screen reader would repeat it every few seconds).
+    expect(root.querySelector('[role=status]')!.textContent).toBe('Live, refreshed every 600 seconds');
+    expect(root.querySelector('.updated time')!.getAttribute('datetime')).toBe(stats.generatedAt);
     expect(root.querySelector('surge-throughput-chart')!.samples).toEqual([{ at: Date.parse(stats.generatedAt), value: 37 }]);
     expect(unnamedControls(root)).toEqual([]);
   });
@@ -66,10 +68,12 @@ describe('<surge-dashboard>', () => {
     const dashboard = await fixture<SurgeDashboard>(html`<surge-dashboard coordinator="http://coordinator.test" interval="600000"></surge-dashboard>`);
     const root = dashboard.shadowRoot!;
     await vi.waitFor(() => expect(root.querySelector('[role=alert]')?.textContent).toMatch(/could not be fetched \(Failed to fetch\); trying again shortly/));
+    expect(root.querySelector('[role=status]')!.textContent).toBe('Not updating');
     fetch.mockResolvedValueOnce(new Response(JSON.stringify(stats)));
     await dashboard.poll();
     await dashboard.updateComplete;
     expect(root.querySelector('[role=alert]')).toBeNull();
+    expect(root.querySelector('[role=status]')!.textContent).toMatch(/^Live/);
     expect(root.querySelector('[data-testid=contributors-online]')!.textContent).toBe('6');
   });
 });

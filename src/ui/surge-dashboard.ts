@@ -87,8 +87,9 @@ export class SurgeDashboard extends LitElement {
         <h1>The Surge network</h1>
         <a href="./">Contribute from this browser</a>
       </header>
-      <p class="updated" role="status">
-        ${this.error ? nothing : stats ? html`Updated at <time datetime=${stats.generatedAt}>${new Date(stats.generatedAt).toLocaleTimeString()}</time>` : 'Loading…'}
+      <p class="updated">
+        <span role="status">${this.error ? 'Not updating' : stats ? `Live, refreshed every ${Math.round(this.interval / 1000)} seconds` : 'Loading…'}</span>
+        ${stats ? html`· updated at <time datetime=${stats.generatedAt}>${new Date(stats.generatedAt).toLocaleTimeString()}</time>` : nothing}
       </p>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
       ${stats ? this.renderStats(stats) : nothing}
