@@ -15,7 +15,9 @@ export default defineConfig({
     // Keep WASM as files: served as application/wasm they compile while streaming, and a
     // strict Content-Security-Policy need not allow data: URLs.
     assetsInlineLimit: (file) => (file.endsWith('.wasm') ? false : undefined),
-    rollupOptions: { input: { main: resolve('index.html'), bench: resolve('bench.html'), widget: resolve('widget.html') } },
+    rollupOptions: {
+      input: { main: resolve('index.html'), dashboard: resolve('dashboard.html'), bench: resolve('bench.html'), widget: resolve('widget.html') },
+    },
   },
   worker: { format: 'es' },
   server: { headers: isolationHeaders },

@@ -26,6 +26,8 @@ export default mergeConfig(
         },
         {
           extends: true,
+          // Bundled before the run, so no browser test reloads when a component test first imports them.
+          optimizeDeps: { include: ['@open-wc/testing/pure', 'lit', 'lit/decorators.js'] },
           test: {
             name: 'browser',
             include: ['src/**/*.browser.test.ts'],

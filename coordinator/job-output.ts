@@ -1,4 +1,5 @@
 import { encode } from 'fast-png';
+import { mandelbrotColour } from '../src/kernels/mandelbrot-palette.ts';
 import type { KernelName } from '../src/protocol/schemas.ts';
 import type { MandelbrotJobParams, MatmulJobParams, PrimesJobParams } from './assimilator.ts';
 
@@ -9,23 +10,10 @@ export interface RenderedOutput {
   headers: Record<string, string>;
 }
 
-/**
- * Colours a Mandelbrot tile's iteration counts: points in the set (count = maxIterations)
- * black, the rest along a palette cycled by log(count), so deep zooms with large counts still
- * show their bands.
- */
+/** A Mandelbrot image's iteration counts as PNG, in the palette of `mandelbrotColour`. */
 export function mandelbrotPng(counts: Uint32Array, { width, height, maxIterations }: MandelbrotJobParams): Uint8Array {
   const rgba = new Uint8Array(width * height * 4);
-  for (let i = 0; i < counts.length; i++) {
-    const count = counts[i]!;
-    const o = i * 4;
-    rgba[o + 3] = 255;
-    if (count >= maxIterations) continue;
-    const t = Math.log2(count + 1) / 4;
-    rgba[o] = Math.round(127.5 * (1 + Math.cos(2 * Math.PI * t)));
-    rgba[o + 1] = Math.round(127.5 * (1 + Math.cos(2 * Math.PI * (t + 0.33))));
-    rgba[o + 2] = Math.round(127.5 * (1 + Math.cos(2 * Math.PI * (t + 0.67))));
-  }
+  for (let i = 0; i < counts.length; i++) mandelbrotColour(counts[i]!, maxIterations, rgba, i * 4);
   return encode({ width, height, data: rgba, channels: 4, depth: 8 });
 }
 

@@ -38,6 +38,7 @@ import { leaseUnit } from './feeder.ts';
 import { HttpError } from './http-error.ts';
 import { registerJobRoutes } from './jobs-routes.ts';
 import { CoordinatorMetrics } from './metrics.ts';
+import { registerNetworkRoutes } from './network-routes.ts';
 import { linkOwner } from './owner-links.ts';
 import { registerPartnerRoutes } from './partners.ts';
 import { acceptResult, ownerCredit } from './result-intake.ts';
@@ -240,6 +241,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await registerJobRoutes(app, { db, requesterTokens: config.requesterTokens, now });
   await registerPartnerRoutes(app, db);
   await registerRewardsRoutes(app, { db, rewards, now });
+  await registerNetworkRoutes(app, { db, now });
 
   app.get('/healthz', async () => ({ ok: true }));
 

@@ -29,6 +29,16 @@ export interface UnitProgress {
   jobName: string;
   jobPurpose: string;
   progress: number;
+  /** The credit the unit earns once validated: its work estimate in millions of operations. */
+  credit: number;
+}
+
+/** The `output` event's detail: a finished unit's output, as it was queued for the coordinator. */
+export interface UnitOutput {
+  jobId: number;
+  jobName: string;
+  spec: WorkSpec;
+  output: Uint8Array;
 }
 
 export interface ContributorSnapshot {
@@ -392,7 +402,11 @@ export class ContributorController extends EventTarget {
     for (;;) {
       try {
         const output = await this.runUnit(stored, lane, backend);
-        if (output) await this.queueResult(stored, output);
+        if (output) {
+          await this.queueResult(stored, output);
+          const spec = { kernel: lease.kernel, params: lease.params } as WorkSpec;
+          this.dispatchEvent(new CustomEvent<UnitOutput>('output', { detail: { jobId: lease.jobId, jobName: lease.jobName, spec, output } }));
+        }
         return gpuFailed;
       } catch (error) {
         const tooLargeForGpu = error instanceof KernelError && error.code === 'SURGE_E_KERNEL_TOO_LARGE';
@@ -431,7 +445,16 @@ export class ContributorController extends EventTarget {
     const spec = { kernel: lease.kernel, params: lease.params } as WorkSpec;
     const show = (progress: number) =>
       this.showUnit(
-        { lane: lane.id, backend, id: lease.unitId, kernel: lease.kernel, jobName: lease.jobName, jobPurpose: lease.jobPurpose, progress },
+        {
+          lane: lane.id,
+          backend,
+          id: lease.unitId,
+          kernel: lease.kernel,
+          jobName: lease.jobName,
+          jobPurpose: lease.jobPurpose,
+          progress,
+          credit: Number(lease.units),
+        },
         lane.id,
       );
     await worker.start({ spec, backend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });

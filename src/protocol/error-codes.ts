@@ -35,6 +35,7 @@ export const errorCodes = {
   jobNotActive: 'SURGE_E_JOB_NOT_ACTIVE',
   partnerInvalid: 'SURGE_E_PARTNER_INVALID',
   noRewards: 'SURGE_E_NO_REWARDS',
+  previewUnavailable: 'SURGE_E_PREVIEW_UNAVAILABLE',
   internal: 'SURGE_E_INTERNAL',
 } as const;
 

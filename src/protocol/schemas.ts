@@ -357,3 +357,31 @@ export const OwnerLinkResponseSchema = Type.Object({
   linkedAt: Type.String({ format: 'date-time' }),
 });
 export type OwnerLinkResponse = Static<typeof OwnerLinkResponseSchema>;
+
+/** A job as the public network dashboard shows it: no requester, no parameters, no outputs. */
+export const PublicJobSchema = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  purpose: Type.String(),
+  kernel: KernelNameSchema,
+  units: Type.Object({ total: Type.Integer(), done: Type.Integer() }),
+  /** Where the picture so far is (Mandelbrot jobs only). */
+  preview: Type.Optional(Type.String({ description: 'a path on this coordinator to a PNG of the job so far' })),
+});
+export type PublicJob = Static<typeof PublicJobSchema>;
+
+/** `GET /v1/stats`: the public, read-only state of the network. */
+export const NetworkStatsSchema = Type.Object({
+  generatedAt: Type.String({ format: 'date-time' }),
+  /** Active jobs, the most urgent first (at most 20). */
+  jobs: Type.Array(PublicJobSchema),
+  /** Results validated in the last minute, and the credit they earned. */
+  throughput: Type.Object({ resultsPerMinute: Type.Integer(), creditPerMinute: UintStringSchema }),
+  /** Sessions holding a live lease or with a result in the last five minutes. */
+  contributorsOnline: Type.Integer(),
+  /** Owners by validated credit, highest first (at most 10); addresses shortened. */
+  topContributors: Type.Array(
+    Type.Object({ owner: Type.String({ description: 'the owner address, shortened: 0x1234…abcd' }), credit: UintStringSchema, results: Type.Integer() }),
+  ),
+});
+export type NetworkStats = Static<typeof NetworkStatsSchema>;

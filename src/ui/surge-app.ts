@@ -1,12 +1,21 @@
 import { css, html, LitElement } from 'lit';
-import { customElement, property, state } from 'lit/decorators.js';
+import { customElement, property, query, state } from 'lit/decorators.js';
 import type { Hex } from 'viem';
-import { ContributorController, type ContributorSnapshot } from '../contributor/contributor-controller.ts';
-import { defaultSettings, loadSettings, openSurgeDb, type Settings, type SurgeDb, saveSettings } from '../storage/surge-db.ts';
+import { ContributorController, type ContributorSnapshot, type UnitOutput } from '../contributor/contributor-controller.ts';
+import { type AcceptedReceipt, defaultSettings, loadSettings, openSurgeDb, type Settings, type SurgeDb, saveSettings } from '../storage/surge-db.ts';
 import { sealPrivateKey } from '../wallet/key-vault.ts';
 import './surge-consent.ts';
+import './surge-mandelbrot-view.ts';
+import type { SurgeMandelbrotView } from './surge-mandelbrot-view.ts';
+import './surge-receipts.ts';
 import './surge-settings.ts';
 import './surge-status.ts';
+import type { SurgeStatus } from './surge-status.ts';
+import './surge-throughput-chart.ts';
+import { type ThroughputSample, ThroughputSampler } from './throughput-sampler.ts';
+
+/** How often the throughput chart gets a point. */
+const kSampleEveryMs = 1000;
 
 /** What the headless runner asks of the page (see `startRun`). */
 export interface HeadlessRun {
@@ -17,8 +26,10 @@ export interface HeadlessRun {
 }
 
 /**
- * The contributor page: consent first, then the live status with Pause/Resume, and the
- * settings. `coordinator` defaults to the page's own origin.
+ * The contributor page: consent first, then the live status with Pause/Resume, the
+ * throughput chart, the Mandelbrot tiles computed here, the receipts with their export, the
+ * settings, and the wallet panel (`<surge-wallet>`, loaded when the visitor opens it).
+ * `coordinator` defaults to the page's own origin.
  */
 @customElement('surge-app')
 export class SurgeApp extends LitElement {
@@ -27,13 +38,30 @@ export class SurgeApp extends LitElement {
   @state() private settings: Settings = defaultSettings;
   @state() private consented = false;
   @state() private walletOpen: 'closed' | 'loading' | 'open' = 'closed';
+  @state() private samples: ThroughputSample[] = [];
+  @state() private receipts: AcceptedReceipt[] = [];
+  @state() private pendingCredit = '0';
+  @query('surge-mandelbrot-view') private mandelbrotView?: SurgeMandelbrotView;
+  @query('surge-status') private status?: SurgeStatus;
   private controller?: ContributorController;
   private db?: SurgeDb;
+  private readonly sampler = new ThroughputSampler();
+  private sampleTimer: ReturnType<typeof setInterval> | undefined;
+  private ledgerKey: string | undefined;
 
   static override styles = css`
-    :host { display: block; max-width: 44rem; margin: 0 auto; padding: 1.5rem; }
-    h1 { margin-top: 0; }
-    section + section { margin-top: 1.5rem; }
+    :host { display: block; max-width: 72rem; margin: 0 auto; padding: 1.5rem; box-sizing: border-box; }
+    header { display: flex; flex-wrap: wrap; align-items: baseline; justify-content: space-between; gap: 0.5rem 1.5rem; margin-bottom: 1rem; }
+    h1 { margin: 0; }
+    header a { color: var(--surge-link, #1d4ed8); }
+    a:focus-visible { outline: 3px solid var(--surge-focus, #f59e0b); outline-offset: 2px; }
+    h2 { font-size: 1.15rem; margin: 0 0 0.75rem; }
+    .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 22rem), 1fr)); gap: 1.25rem; align-items: start; }
+    /* A card never widens the page: on a phone, anything too wide for it scrolls inside the card. */
+    section { background: var(--surge-card, transparent); border: 1px solid var(--surge-border, #d1d5db); border-radius: 0.6rem; padding: 1rem; min-width: 0; overflow-x: auto; }
+    .wide { grid-column: 1 / -1; }
+    [hidden] { display: none; }
+    @media (max-width: 30rem) { :host { padding: 0.75rem; } section { padding: 0.75rem; } }
   `;
 
   override async connectedCallback() {
@@ -41,31 +69,75 @@ export class SurgeApp extends LitElement {
     const db = await openSurgeDb();
     this.db = db;
     this.settings = await loadSettings(db);
-    this.controller = new ContributorController({ coordinatorUrl: this.coordinator, db });
-    this.controller.addEventListener('change', () => {
-      this.snapshot = this.controller!.snapshot;
+    this.attach(new ContributorController({ coordinatorUrl: this.coordinator, db }));
+    await this.refreshLedger();
+  }
+
+  /** Shows this controller's contribution from now on. */
+  private attach(controller: ContributorController) {
+    this.controller = controller;
+    controller.addEventListener('change', () => {
+      this.snapshot = controller.snapshot;
+      this.sampler.observe(this.snapshot.units);
+      void this.refreshLedger();
     });
-    this.snapshot = this.controller.snapshot;
+    controller.addEventListener('output', (event) => this.showOutput((event as CustomEvent<UnitOutput>).detail));
+    this.snapshot = controller.snapshot;
+  }
+
+  override disconnectedCallback() {
+    super.disconnectedCallback();
+    clearInterval(this.sampleTimer);
   }
 
   override render() {
+    const s = this.snapshot;
     return html`
-      <h1>Surge</h1>
-      ${
-        this.consented
-          ? html`<surge-status .snapshot=${this.snapshot} @surge-pause=${() => this.controller?.pause()} @surge-resume=${() => this.controller?.resume()}></surge-status>`
-          : html`<surge-consent @surge-consent=${this.start}></surge-consent>`
-      }
-      <section aria-label="Wallet">
+      <header>
+        <h1>Surge</h1>
+        <a href="dashboard.html">See the whole network</a>
+      </header>
+      <div class="grid">
+        <section class="wide" aria-labelledby="contribution-title">
+          <h2 id="contribution-title">Your contribution</h2>
+          ${
+            this.consented
+              ? html`<surge-status
+                  .snapshot=${s}
+                  pendingCredit=${this.pendingCredit}
+                  @surge-pause=${() => this.controller?.pause()}
+                  @surge-resume=${() => this.controller?.resume()}
+                ></surge-status>`
+              : html`<surge-consent @surge-consent=${this.start}></surge-consent>`
+          }
+        </section>
         ${
-          this.walletOpen === 'open'
-            ? html`<surge-wallet .coordinator=${this.coordinator} .db=${this.db} .controller=${this.controller} .snapshot=${this.snapshot}></surge-wallet>`
-            : html`<button type="button" ?disabled=${this.walletOpen === 'loading'} @click=${this.openWallet}>Wallet and rewards</button>`
+          this.consented
+            ? html`<section aria-labelledby="throughput-title">
+                  <h2 id="throughput-title">Throughput</h2>
+                  <surge-throughput-chart label="Work done here" unit="million operations per second" .samples=${this.samples}></surge-throughput-chart>
+                </section>
+                <section aria-labelledby="picture-title">
+                  <h2 id="picture-title">Your part of the picture</h2>
+                  <surge-mandelbrot-view></surge-mandelbrot-view>
+                </section>`
+            : ''
         }
-      </section>
-      <section aria-label="Settings">
-        <surge-settings .settings=${this.settings} @surge-settings=${this.saveSettings}></surge-settings>
-      </section>
+        <section aria-labelledby="receipts-title">
+          <h2 id="receipts-title">Receipts</h2>
+          <surge-receipts .receipts=${this.receipts} owner=${s?.owner ?? ''} coordinator=${this.coordinator}></surge-receipts>
+        </section>
+        <section aria-label="Settings">
+          <surge-settings .settings=${this.settings} @surge-settings=${this.saveSettings}></surge-settings>
+        </section>
+        <section aria-label="Wallet">
+          ${
+            this.walletOpen === 'open'
+              ? html`<surge-wallet .coordinator=${this.coordinator} .db=${this.db} .controller=${this.controller} .snapshot=${s}></surge-wallet>`
+              : html`<button type="button" ?disabled=${this.walletOpen === 'loading'} @click=${this.openWallet}>Wallet and rewards</button>`
+          }
+        </section>
+      </div>
     `;
   }
 
@@ -92,10 +164,7 @@ export class SurgeApp extends LitElement {
     // Sealed like any owner key (key-vault.ts); a headless run's browser profile is fresh.
     if (run.ownerKey) await db.put('keys', await sealPrivateKey(db, run.ownerKey.privateKey, run.ownerKey.address), 'owner');
     const settings = run.cpuWorkers ? { cpuWorkers: run.cpuWorkers } : {};
-    this.controller = new ContributorController({ coordinatorUrl: this.coordinator, db, settings, cpuLimitPercent: run.cpuLimitPercent });
-    this.controller.addEventListener('change', () => {
-      this.snapshot = this.controller!.snapshot;
-    });
+    this.attach(new ContributorController({ coordinatorUrl: this.coordinator, db, settings, cpuLimitPercent: run.cpuLimitPercent }));
     await this.start();
   }
 
@@ -106,7 +175,34 @@ export class SurgeApp extends LitElement {
 
   private async start() {
     this.consented = true;
+    this.sampler.reset();
+    this.sampleTimer = setInterval(() => {
+      this.samples = this.sampler.sample();
+    }, kSampleEveryMs);
     await this.controller?.start();
+    // The Start button is gone: keyboard focus moves to Pause, where the next action is.
+    await this.updateComplete;
+    this.status?.focus();
+  }
+
+  private showOutput(detail: UnitOutput) {
+    if (detail.spec.kernel !== 'mandelbrot') return;
+    const { output } = detail;
+    const counts = new Uint32Array(output.buffer, output.byteOffset, output.byteLength / 4);
+    this.mandelbrotView?.addTile(detail.jobId, detail.jobName, detail.spec.params, counts);
+  }
+
+  /** Receipts and the credit still waiting in the outbox, from IndexedDB, when the counts moved. */
+  private async refreshLedger() {
+    const s = this.snapshot;
+    const key = s ? `${s.submitted}/${s.validated}/${s.waitingResults}` : '';
+    if (!this.db || key === this.ledgerKey) return;
+    this.ledgerKey = key;
+    const [receipts, outbox] = await Promise.all([this.db.getAll('receipts'), this.db.getAll('outbox')]);
+    this.receipts = receipts;
+    this.pendingCredit = String(
+      outbox.filter((entry) => entry.coordinator === this.coordinator).reduce((sum, entry) => sum + BigInt(entry.request.receipt.units), 0n),
+    );
   }
 
   private async saveSettings(event: CustomEvent<Settings>) {

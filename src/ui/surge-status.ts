@@ -20,15 +20,19 @@ const stateLabels: Record<ContributorSnapshot['state'], string> = {
 @customElement('surge-status')
 export class SurgeStatus extends LitElement {
   @property({ attribute: false }) snapshot?: ContributorSnapshot;
+  /** Credit of the results still waiting in the outbox, not yet validated. */
+  @property() pendingCredit = '0';
 
   static override styles = css`
     :host { display: block; }
     dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.35rem 1rem; margin: 1rem 0; }
     dt { color: var(--surge-muted, #555); }
-    dd { margin: 0; font-variant-numeric: tabular-nums; }
+    dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
     progress { width: 100%; height: 1rem; }
     .units { list-style: none; padding: 0; margin: 0; display: grid; gap: 0.5rem; }
     .units li { display: grid; gap: 0.25rem; }
+    .meta { color: var(--surge-muted, #555); font-size: 0.9em; font-variant-numeric: tabular-nums; }
+    @media (max-width: 30rem) { dl { grid-template-columns: 1fr; gap: 0 0; } dd { margin-bottom: 0.4rem; } }
     .notice { padding: 0.5rem 0.75rem; border-left: 4px solid var(--surge-focus, #f59e0b); background: var(--surge-notice-bg, #fffbeb); }
     button { font: inherit; font-weight: 600; padding: 0.5rem 1.2rem; border-radius: 0.4rem; border: 2px solid currentColor; background: transparent; color: inherit; cursor: pointer; }
     button:focus-visible { outline: 3px solid var(--surge-focus, #f59e0b); outline-offset: 2px; }
@@ -41,8 +45,12 @@ export class SurgeStatus extends LitElement {
     return html`
       <p>
         <strong data-testid="state" role="status">${stateLabels[s.state]}</strong>
-        ${canPause ? html`<button type="button" @click=${() => this.fire('surge-pause')}>Pause</button>` : nothing}
-        ${s.state === 'paused' ? html`<button type="button" @click=${() => this.fire('surge-resume')}>Resume</button>` : nothing}
+        ${
+          // One button that turns from Pause to Resume, so keyboard focus stays on it.
+          canPause || s.state === 'paused'
+            ? html`<button type="button" @click=${() => this.fire(canPause ? 'surge-pause' : 'surge-resume')}>${canPause ? 'Pause' : 'Resume'}</button>`
+            : nothing
+        }
       </p>
       ${s.notice ? html`<p class="notice" role="alert">${s.notice}</p>` : nothing}
       <dl>
@@ -57,7 +65,8 @@ export class SurgeStatus extends LitElement {
         ${s.units.map((unit) => {
           const percent = Math.floor(unit.progress * 100);
           return html`<li data-testid="unit">
-            <span>${backendLabels[unit.backend]}: unit #${unit.id} (${unit.kernel}) of “${unit.jobName}”: ${unit.jobPurpose}</span>
+            <span><strong>${unit.jobName}</strong>: ${unit.jobPurpose}</span>
+            <span class="meta">Unit #${unit.id} · ${unit.kernel} · ${backendLabels[unit.backend]} · ${percent}%</span>
             <progress max="100" .value=${percent} aria-label=${`Progress of unit ${unit.id}`}>${percent}%</progress>
           </li>`;
         })}
@@ -71,12 +80,19 @@ export class SurgeStatus extends LitElement {
         <dd data-testid="rejected">${s.rejected}</dd>
         <dt>Waiting to send</dt>
         <dd data-testid="waiting">${s.waitingResults}</dd>
-        <dt>Credit earned</dt>
+        <dt>Credit validated</dt>
         <dd data-testid="credit">${s.credit}</dd>
+        <dt>Credit pending</dt>
+        <dd data-testid="credit-pending">${this.pendingCredit}</dd>
         <dt>Earning to</dt>
         <dd data-testid="owner"><code>${s.owner ?? '—'}</code></dd>
       </dl>
     `;
+  }
+
+  /** Focuses the Pause or Resume button, so a keyboard user who pressed Start lands on it. */
+  override focus(): void {
+    this.renderRoot.querySelector('button')?.focus();
   }
 
   private fire(name: 'surge-pause' | 'surge-resume') {
