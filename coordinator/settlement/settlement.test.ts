@@ -1,7 +1,9 @@
+import type { AddressInfo } from 'node:net';
 import { type Address, BaseError, ContractFunctionRevertedError, type Hex } from 'viem';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cumulativeMerkleDistributorArtifact, surgeRewardTokenArtifact } from '../../contracts/artifacts.ts';
 import type { InfoResponse, OwnerRewardsResponse } from '../../src/protocol/schemas.ts';
+import { claimRewards, fetchRewards, type Rewards, readClaimed } from '../../src/wallet/claim-rewards.ts';
 import { kAdminKey, kRootPosterKey, startTestChain, type TestChain } from '../../test/helpers/anvil.ts';
 import { registerContributor, type TestContributor } from '../../test/helpers/contributor.ts';
 import { startTestCoordinator, type TestCoordinator, testDatabases } from '../../test/helpers/test-coordinator.ts';
@@ -55,20 +57,21 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
     coordinator.clock.now = await testChain.increaseTime(kDelaySeconds);
   };
 
-  /** What the page does: send `claim` from the owner's own wallet with the coordinator's proof. */
-  async function claim(who: TestContributor, rewards: OwnerRewardsResponse) {
+  /**
+   * What the page's Claim button does (src/wallet/claim-rewards.ts): fetch the proof from the
+   * coordinator over HTTP, send `claim` from the owner's own wallet, then read `claimed`.
+   * `rewards` replays a proof fetched earlier instead.
+   */
+  async function claim(who: TestContributor, rewards?: Rewards): Promise<Rewards> {
     await testChain.fund(who.owner.address);
-    const wallet = testChain.wallet(who.owner);
-    const args = [who.owner.address, BigInt(rewards.cumulative), rewards.proof as Hex[]] as const;
-    const { request } = await testChain.publicClient.simulateContract({
-      account: who.owner,
-      address: rewards.distributor as Address,
-      abi,
-      functionName: 'claim',
-      args,
-    });
-    const receipt = await testChain.publicClient.waitForTransactionReceipt({ hash: await wallet.writeContract(request) });
+    if (!coordinator.app.server.listening) await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = coordinator.app.server.address() as AddressInfo;
+    const proof = rewards ?? (await fetchRewards(`http://127.0.0.1:${port}`, who.owner.address));
+    if (!proof) throw new Error(`no rewards for ${who.owner.address} yet`);
+    const receipt = await testChain.publicClient.waitForTransactionReceipt({ hash: await claimRewards(testChain.wallet(who.owner), proof) });
     expect(receipt.status).toBe('success');
+    expect(await readClaimed(testChain.publicClient, proof.distributor, who.owner.address)).toBe(proof.cumulative);
+    return proof;
   }
 
   async function claimRevert(who: TestContributor, rewards: OwnerRewardsResponse): Promise<string | undefined> {
@@ -110,8 +113,8 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
     expect(await claimRevert(alice, pending)).toBe('NoActiveRoot');
 
     await passTimelock();
-    const epoch1 = (await rewardsOf(alice)).json() as OwnerRewardsResponse;
-    await claim(alice, epoch1);
+    const epoch1 = await claim(alice);
+    expect(epoch1.epoch).toBe(1);
     expect(await balance(alice.owner.address)).toBe(aliceCredit * kTokensPerCredit);
     // A second identical claim pays nothing.
     await claim(alice, epoch1);
@@ -123,15 +126,13 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
     // Until epoch 2's root is active, the claimable epoch is still 1.
     expect(((await rewardsOf(alice)).json() as OwnerRewardsResponse).epoch).toBe(1);
     await passTimelock();
-    const epoch2 = (await rewardsOf(alice)).json() as OwnerRewardsResponse;
-    expect(epoch2).toMatchObject({ epoch: 2, cumulative: String(aliceCredit * kTokensPerCredit) });
+    expect((await rewardsOf(alice)).json()).toMatchObject({ epoch: 2, cumulative: String(aliceCredit * kTokensPerCredit) });
     const before = await balance(alice.owner.address);
-    await claim(alice, epoch2);
-    expect((await balance(alice.owner.address)) - before).toBe(BigInt(epoch2.cumulative) - BigInt(epoch1.cumulative));
+    const epoch2 = await claim(alice);
+    expect((await balance(alice.owner.address)) - before).toBe(epoch2.cumulative - epoch1.cumulative);
     expect(await balance(alice.owner.address)).toBe(aliceCredit * kTokensPerCredit);
 
-    const bobs = (await rewardsOf(bob)).json() as OwnerRewardsResponse;
-    await claim(bob, bobs);
+    await claim(bob);
     expect(await balance(bob.owner.address)).toBe(bobCredit * kTokensPerCredit);
   });
 
@@ -153,8 +154,7 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
     expect(settled).toMatchObject({ epoch: 1, owners: 1, total: credit * kTokensPerCredit });
     expect(await lastEpochOnChain()).toBe(1);
     await passTimelock();
-    const rewards = (await rewardsOf(alice)).json() as OwnerRewardsResponse;
-    await claim(alice, rewards);
+    await claim(alice);
     expect(await balance(alice.owner.address)).toBe(credit * kTokensPerCredit);
   });
 
@@ -200,7 +200,7 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
     await passTimelock();
     const served = (await rewardsOf(alice)).json() as OwnerRewardsResponse;
     expect(served).toMatchObject({ epoch: 1, cumulative: String(firstCredit * kTokensPerCredit) });
-    await claim(alice, served);
+    expect((await claim(alice)).epoch).toBe(1);
     expect(await balance(alice.owner.address)).toBe(firstCredit * kTokensPerCredit);
 
     const revokedCredit = await cumulativeCreditOf(alice);

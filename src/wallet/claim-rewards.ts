@@ -62,7 +62,8 @@ export async function claimRewards(walletClient: WalletClient, rewards: Rewards)
   // The wallet may be on another chain: ask it to switch (its own prompt) rather than fail.
   if ((await walletClient.getChainId()) !== rewards.chainId) await walletClient.switchChain({ id: rewards.chainId });
   return walletClient.writeContract({
-    account: rewards.account,
+    // Anyone may send the claim (the distributor pays `account`): the wallet's own account signs.
+    account: walletClient.account ?? rewards.account,
     chain: walletClient.chain ?? null,
     address: rewards.distributor,
     abi: distributorAbi,
