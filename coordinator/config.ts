@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { type Address, getAddress, isAddress, zeroAddress } from 'viem';
+import { type TrustConfig, trustConfigFromEnv } from './trust-config.ts';
 
 export interface DemoJobConfig {
   /** Rows and columns of the demo product C (size × size). */
@@ -34,7 +35,14 @@ export interface CoordinatorConfig {
   logLevel: string;
   /** Requests a minute from one address before 429. */
   rateLimitPerMinute: number;
+  /** Requests a minute from one session, and from all the sessions of one owner, before 429; 0 turns each off. */
+  sessionRateLimitPerMinute?: number;
+  ownerRateLimitPerMinute?: number;
+  /** Origins that may call the API from a browser (CORS); '*' for any. None by default. */
+  corsOrigins?: string[];
   bodyLimitBytes: number;
+  /** Replication, reputation, canaries and the credit cap; defaults in trust-config.ts. */
+  trust?: Partial<TrustConfig>;
 }
 
 function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -82,6 +90,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
     ...(env.SURGE_DEMO === '0' ? {} : { demo: { size: 2048, block: 512, k: 8192 } }),
     logLevel: env.LOG_LEVEL ?? 'info',
     rateLimitPerMinute: integer('SURGE_RATE_LIMIT', 6000, env),
+    sessionRateLimitPerMinute: integer('SURGE_SESSION_RATE_LIMIT', 600, env),
+    ownerRateLimitPerMinute: integer('SURGE_OWNER_RATE_LIMIT', 3000, env),
+    corsOrigins: (env.SURGE_CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
     bodyLimitBytes: 4 * 1024 * 1024,
+    trust: trustConfigFromEnv(env),
   };
 }

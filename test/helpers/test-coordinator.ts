@@ -80,6 +80,8 @@ export async function startTestCoordinator(overrides: Partial<CoordinatorConfig>
     logLevel: 'silent',
     rateLimitPerMinute: 100_000,
     bodyLimitBytes: 4 * 1024 * 1024,
+    // Every owner trusted (single replicas, no quota or canaries) unless a test asks for adaptive replication.
+    trust: { replication: 'off' },
     ...overrides,
   };
   const db = await openDatabase(config.database);
