@@ -26,6 +26,8 @@ export interface IntakeContext {
   coordinator: PrivateKeyAccount;
   now: number;
   trust?: TrustConfig;
+  /** The validators' randomness; the coordinator's own secure draws unless a test fixes it. */
+  random?: () => number;
 }
 
 /** After this many invalid results (from as many owners) a unit is failed rather than reissued. */
@@ -161,7 +163,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
     ? resultHash === lease.expectedHash
       ? { valid: true }
       : { valid: false, reason: 'the output differs from the verified answer for this unit' }
-    : await validateOutput(spec, output).catch(async (error: unknown): Promise<Verdict> => {
+    : await validateOutput(spec, output, context.random).catch(async (error: unknown): Promise<Verdict> => {
         // The unit's data inputs could not be read here (a URL down, or its bytes changed): that is
         // no fault of the contributor's, so the result waits in their outbox and comes back later.
         if (error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_')) {

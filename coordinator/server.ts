@@ -48,6 +48,8 @@ export interface ServerDeps {
   coordinator: PrivateKeyAccount;
   /** The clock; tests move it. */
   now?: () => number;
+  /** Randomness for the feeder's draws and the validators' samples; tests fix it. */
+  random?: () => number;
 }
 
 const errorResponses = {
@@ -192,6 +194,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           leaseMs: config.leaseMs,
           kernels: request.body.kernels,
           trust,
+          ...(deps.random ? { random: deps.random } : {}),
         });
       let outcome = await ask();
       if (!outcome.lease && outcome.retryAfterMs === undefined && config.demo) {
@@ -228,7 +231,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       // Counted against the session and owner the lease was issued to, not what the body claims.
       const holder = await db.selectFrom('leases').select(['session', 'owner']).where('id', '=', request.body.lease.toLowerCase()).executeTakeFirst();
       if (holder) limit(reply, holder.session, holder.owner);
-      return acceptResult(request.body, { db, domain, coordinator, metrics, now: now(), trust });
+      return acceptResult(request.body, { db, domain, coordinator, metrics, now: now(), trust, ...(deps.random ? { random: deps.random } : {}) });
     },
   );
 

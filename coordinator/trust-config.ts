@@ -17,6 +17,8 @@ export interface TrustConfig {
   maxQuota: number;
   /** The share of leases that are canaries for a trusted owner (new owners' first lease is always one). */
   canaryRate: number;
+  /** Canaries a new owner must pass before it gets other work (where a canary can be made for the kernels it runs). */
+  newHostCanaries: number;
   /** Canaries an owner must pass after it sent a wrong one before it gets real work again. */
   probationAfterCanaryFailure: number;
   /** Credit one owner may earn in one epoch; 0 means no cap. */
@@ -34,6 +36,7 @@ export const defaultTrustConfig: TrustConfig = {
   quotaStep: 10,
   maxQuota: 100_000,
   canaryRate: 0.02,
+  newHostCanaries: 1,
   probationAfterCanaryFailure: 3,
   creditCapPerEpoch: 10_000_000,
   creditEpochMs: 24 * 60 * 60 * 1000,

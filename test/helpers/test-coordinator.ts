@@ -62,7 +62,11 @@ export async function freshPostgresDatabase(prefix = 'surge_test'): Promise<{ ur
  * fresh PostgreSQL database), with a clock the test controls and a tiny demo job unless
  * `overrides.demo` says otherwise.
  */
-export async function startTestCoordinator(overrides: Partial<CoordinatorConfig> = {}, database: TestDatabase = 'sqlite'): Promise<TestCoordinator> {
+export async function startTestCoordinator(
+  overrides: Partial<CoordinatorConfig> = {},
+  database: TestDatabase = 'sqlite',
+  options: { random?: () => number } = {},
+): Promise<TestCoordinator> {
   const dataDir = mkdtempSync(join(tmpdir(), 'surge-test-'));
   const postgres = database === 'postgres' ? await freshPostgresDatabase() : undefined;
   const config: CoordinatorConfig = {
@@ -86,7 +90,7 @@ export async function startTestCoordinator(overrides: Partial<CoordinatorConfig>
   };
   const db = await openDatabase(config.database);
   const clock = { now: Date.now() };
-  const app = await buildServer({ config, db, coordinator: privateKeyToAccount(config.coordinatorKey as Hex), now: () => clock.now });
+  const app = await buildServer({ config, db, coordinator: privateKeyToAccount(config.coordinatorKey as Hex), now: () => clock.now, ...options });
   return {
     app,
     db,
