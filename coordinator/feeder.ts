@@ -26,6 +26,9 @@ export type LeaseOutcome = { lease: Lease; retryAfterMs?: undefined } | { lease:
 
 type Trx = Transaction<Database>;
 
+/** How long an owner on probation waits when no canary is to be had. */
+const kProbationRetryMs = 10 * 60 * 1000;
+
 /**
  * The feeder: hands one unit to a session as a lease with a deadline. A unit is free when it
  * wants another replica (`ready`), or when one of its leases passed its deadline (the
@@ -41,10 +44,13 @@ export async function leaseUnit(db: Db, options: LeaseOptions): Promise<LeaseOut
   const random = options.random ?? Math.random;
   const adaptive = trust.replication === 'adaptive';
   let wantsCanary = false;
+  let suspect = false;
   if (adaptive) {
     const host = await db.transaction().execute((trx) => hostStanding(trx, options.owner, options.now, trust));
     if (host.leased_today >= host.quota) return { lease: undefined, retryAfterMs: untilNextDay(options.now) };
     wantsCanary = host.probation > 0 || random() < trust.canaryRate;
+    // On probation after a wrong answer: canaries only, and no other work while none is to be had.
+    suspect = host.probation > 0 && host.invalid_results > 0;
   }
   if (wantsCanary) {
     const canary = await leaseCanary(db, options);
@@ -53,6 +59,7 @@ export async function leaseUnit(db: Db, options: LeaseOptions): Promise<LeaseOut
       const made = await leaseCanary(db, options);
       if (made) return { lease: made };
     }
+    if (suspect) return { lease: undefined, retryAfterMs: kProbationRetryMs };
   }
   return { lease: await leaseReplica(db, options, trust, random) };
 }
