@@ -26,6 +26,8 @@ export type LeaseOutcome = { lease: Lease; retryAfterMs?: undefined } | { lease:
 
 type Trx = Transaction<Database>;
 
+/** How long an owner with `maxInProgress` leases open waits before asking again. */
+const kBusyRetryMs = 5000;
 /** How long an owner on probation waits when no canary is to be had. */
 const kProbationRetryMs = 10 * 60 * 1000;
 
@@ -48,6 +50,15 @@ export async function leaseUnit(db: Db, options: LeaseOptions): Promise<LeaseOut
   if (adaptive) {
     const host = await db.transaction().execute((trx) => hostStanding(trx, options.owner, options.now, trust));
     if (host.leased_today >= host.quota) return { lease: undefined, retryAfterMs: untilNextDay(options.now) };
+    // A host that takes leases and sends nothing back holds up the replicas it took: only so many at once.
+    const held = await db
+      .selectFrom('leases')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('owner', '=', options.owner)
+      .where('state', '=', 'open')
+      .where('deadline', '>=', options.now)
+      .executeTakeFirstOrThrow();
+    if (Number(held.count) >= trust.maxInProgress) return { lease: undefined, retryAfterMs: kBusyRetryMs };
     wantsCanary = host.probation > 0 || random() < trust.canaryRate;
     // On probation after a wrong answer: canaries only, and no other work while none is to be had.
     suspect = host.probation > 0 && host.invalid_results > 0;
@@ -55,10 +66,10 @@ export async function leaseUnit(db: Db, options: LeaseOptions): Promise<LeaseOut
   if (wantsCanary) {
     const canary = await leaseCanary(db, options);
     if (canary) return { lease: canary };
-    if (await makeCanary(db, options.kernels)) {
-      const made = await leaseCanary(db, options);
-      if (made) return { lease: made };
-    }
+    // Made here, or by a request alongside this one: either way there may be one now.
+    await makeCanary(db, options.kernels);
+    const made = await leaseCanary(db, options);
+    if (made) return { lease: made };
     if (suspect) return { lease: undefined, retryAfterMs: kProbationRetryMs };
   }
   return { lease: await leaseReplica(db, options, trust, random) };

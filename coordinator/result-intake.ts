@@ -157,13 +157,17 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   }
   const resultHash = receipt.resultHash.toLowerCase();
   const canary = lease.canary === 1;
-  const stopTimer = context.metrics?.validationSeconds.startTimer({ kernel: spec.kernel });
   // A canary's answer is known: its hash decides. Any other result gets its kernel's cheap check.
+  // Timed while it runs synchronously (all of it, unless it reads data inputs): a timer across
+  // the await would also count the other requests the event loop serves meanwhile.
+  const validationStarted = performance.now();
+  const checking = canary ? undefined : validateOutput(spec, output, context.random);
+  context.metrics?.validationSeconds.observe({ kernel: spec.kernel }, (performance.now() - validationStarted) / 1000);
   const verdict: Verdict = canary
     ? resultHash === lease.expectedHash
       ? { valid: true }
       : { valid: false, reason: 'the output differs from the verified answer for this unit' }
-    : await validateOutput(spec, output, context.random).catch(async (error: unknown): Promise<Verdict> => {
+    : await checking!.catch(async (error: unknown): Promise<Verdict> => {
         // The unit's data inputs could not be read here (a URL down, or its bytes changed): that is
         // no fault of the contributor's, so the result waits in their outbox and comes back later.
         if (error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_')) {
@@ -177,7 +181,6 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
         }
         throw error;
       });
-  stopTimer?.();
 
   let unitFailed = false;
   const outcome = await db.transaction().execute(async (trx): Promise<{ repeat: StoredResult } | Judged> => {

@@ -25,6 +25,8 @@ export interface TrustConfig {
   creditCapPerEpoch: number;
   /** The credit epoch's length, aligned to the Unix epoch (a UTC day by default). */
   creditEpochMs: number;
+  /** Open leases one owner may hold at once (BOINC's jobs in progress). */
+  maxInProgress: number;
   /** The longest a lease may run with heartbeats, from when it was issued, as a multiple of the lease time. */
   maxLeaseExtensions: number;
 }
@@ -41,6 +43,7 @@ export const defaultTrustConfig: TrustConfig = {
   creditCapPerEpoch: 10_000_000,
   creditEpochMs: 24 * 60 * 60 * 1000,
   maxLeaseExtensions: 4,
+  maxInProgress: 8,
 };
 
 /** The defaults with what a config gives. */

@@ -29,6 +29,7 @@ export async function trustMigration(db: Kysely<unknown>, _dialect: DatabaseDial
   await db.schema.alterTable('units').addColumn('expected_hash', 'text').execute();
   await db.schema.alterTable('leases').addColumn('address', 'text').execute();
   await db.schema.alterTable('leases').addColumn('result_hash', 'text').execute();
+  await db.schema.createIndex('leases_by_owner_state').on('leases').columns(['owner', 'state']).execute();
   await db.schema.createIndex('leases_by_unit_state').on('leases').columns(['unit_id', 'state']).execute();
   await db.schema.createIndex('units_by_canary').on('units').columns(['canary', 'state', 'id']).execute();
 
