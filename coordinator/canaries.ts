@@ -42,22 +42,35 @@ export function referenceOutput(spec: WorkSpec): Uint8Array {
 export async function makeCanary(db: Db, kernels: readonly KernelName[] | undefined): Promise<boolean> {
   const wanted = [...exactKernels].filter((kernel) => !kernels || kernels.includes(kernel));
   if (wanted.length === 0) return false;
+  // Jobs with room for another canary first: a handful of rows, where the units are thousands.
+  const jobs = await db
+    .selectFrom('jobs')
+    .select('jobs.id')
+    .where('jobs.status', '=', 'active')
+    .where('jobs.kernel', 'in', wanted)
+    .where((eb) =>
+      eb(
+        eb.selectFrom('units').select((u) => u.fn.countAll<number>().as('n')).whereRef('units.job_id', '=', 'jobs.id').where('units.canary', '=', 1),
+        '<',
+        kCanariesPerJob,
+      ),
+    )
+    .execute();
+  if (jobs.length === 0) return false;
   const candidates = await db
     .selectFrom('units')
     .innerJoin('jobs', 'jobs.id', 'units.job_id')
     .select(['units.id', 'units.job_id', 'units.kernel', 'units.params'])
     .where('jobs.status', '=', 'active')
+    .where(
+      'units.job_id',
+      'in',
+      jobs.map((job) => job.id),
+    )
     .where('units.kernel', 'in', wanted)
     .where('units.canary', '=', 0)
     .where('units.state', '=', 'ready')
     .where((eb) => eb.not(eb.exists(eb.selectFrom('leases').select('leases.id').whereRef('leases.unit_id', '=', 'units.id'))))
-    .where((eb) =>
-      eb(
-        eb.selectFrom('units as c').select((c) => c.fn.countAll<number>().as('n')).whereRef('c.job_id', '=', 'units.job_id').where('c.canary', '=', 1),
-        '<',
-        kCanariesPerJob,
-      ),
-    )
     .orderBy('units.id')
     .limit(8)
     .execute();
