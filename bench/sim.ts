@@ -46,8 +46,6 @@ const measureRounds = Number(values.measure);
 const maxRounds = Number(values['max-rounds']);
 const cheats = ['garbage', 'one-off', 'copy', 'replay', 'forged', 'foreign-lease', 'colluding'] as const;
 type Behaviour = 'honest' | (typeof cheats)[number];
-/** Cheats that send a wrong output under their own valid receipt; the others are refused at the door. */
-const wrongOutputCheats = new Set<Behaviour>(['garbage', 'one-off', 'copy', 'colluding']);
 /** The share of honest owners that must be trusted before the measured rounds start. */
 const kTrustedShare = 0.9;
 const kSpan = 32_768;
@@ -183,7 +181,12 @@ async function step(client: Client, round: number): Promise<void> {
   }
   const target = leaseId === lease.id ? lease : { ...lease, id: leaseId };
   const signed = await signWorkReceipt({ session: signer, owner: client.owner.address, domain, lease: target, output, seq: client.seq++ });
-  const body = { lease: leaseId, output: Buffer.from(output).toString('base64'), receipt: { ...signed.receipt, session: client.session.address }, signature: signed.signature };
+  const body = {
+    lease: leaseId,
+    output: Buffer.from(output).toString('base64'),
+    receipt: { ...signed.receipt, session: client.session.address },
+    signature: signed.signature,
+  };
   const response = await post(client, '/v1/results', body);
   if (behaviour === 'forged' || behaviour === 'foreign-lease') {
     if (response.statusCode === 200) tally.refusedAccepted++;
@@ -250,8 +253,7 @@ for (const result of results) {
       verdicts.invalidAccepted++;
       const behaviour = clients.find((c) => c.owner.address.toLowerCase() === result.owner)!.behaviour;
       acceptedBy[behaviour] = (acceptedBy[behaviour] ?? 0) + 1;
-    }
-    else if (result.outcome === 'invalid') verdicts.invalidDetected++;
+    } else if (result.outcome === 'invalid') verdicts.invalidDetected++;
     else verdicts.invalidPending++;
   } else if (!cheater) {
     if (result.outcome === 'invalid') verdicts.honestRejected++;

@@ -1,9 +1,9 @@
 import { keccak256 } from 'viem';
-import { kernelDefinitions } from '../src/kernels/registry.ts';
 import { mandelbrotReference } from '../src/kernels/mandelbrot.ts';
 import { matmulInputA, matmulInputB } from '../src/kernels/matmul.ts';
 import { matmulU32Reference } from '../src/kernels/matmul-u32.ts';
 import { primesReference } from '../src/kernels/primes.ts';
+import { kernelDefinitions } from '../src/kernels/registry.ts';
 import type { KernelName, WorkSpec } from '../src/protocol/schemas.ts';
 import { closeJobIfComplete, keepUnitOutput } from './assimilator.ts';
 import type { Db } from './db/database.ts';
@@ -50,7 +50,11 @@ export async function makeCanary(db: Db, kernels: readonly KernelName[] | undefi
     .where('jobs.kernel', 'in', wanted)
     .where((eb) =>
       eb(
-        eb.selectFrom('units').select((u) => u.fn.countAll<number>().as('n')).whereRef('units.job_id', '=', 'jobs.id').where('units.canary', '=', 1),
+        eb
+          .selectFrom('units')
+          .select((u) => u.fn.countAll<number>().as('n'))
+          .whereRef('units.job_id', '=', 'jobs.id')
+          .where('units.canary', '=', 1),
         '<',
         kCanariesPerJob,
       ),

@@ -92,7 +92,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
     rateLimitPerMinute: integer('SURGE_RATE_LIMIT', 6000, env),
     sessionRateLimitPerMinute: integer('SURGE_SESSION_RATE_LIMIT', 600, env),
     ownerRateLimitPerMinute: integer('SURGE_OWNER_RATE_LIMIT', 3000, env),
-    corsOrigins: (env.SURGE_CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
+    corsOrigins: (env.SURGE_CORS_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
     bodyLimitBytes: 4 * 1024 * 1024,
     trust: trustConfigFromEnv(env),
   };

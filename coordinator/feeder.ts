@@ -76,7 +76,16 @@ export async function leaseUnit(db: Db, options: LeaseOptions): Promise<LeaseOut
 }
 
 /** Unit columns a lease shows, joined with its job. */
-const leaseColumns = ['units.id', 'units.kernel', 'units.kernel_version', 'units.params', 'units.credit', 'jobs.id as jobId', 'jobs.name', 'jobs.purpose'] as const;
+const leaseColumns = [
+  'units.id',
+  'units.kernel',
+  'units.kernel_version',
+  'units.params',
+  'units.credit',
+  'jobs.id as jobId',
+  'jobs.name',
+  'jobs.purpose',
+] as const;
 
 async function leaseReplica(db: Db, options: LeaseOptions, trust: TrustConfig, random: () => number): Promise<Lease | undefined> {
   const { owner, address, now, kernels } = options;
@@ -99,7 +108,13 @@ async function leaseReplica(db: Db, options: LeaseOptions, trust: TrustConfig, r
       .executeTakeFirst();
     if (!unit) return undefined;
     await expireOverdueLeases(trx, unit.id, now);
-    const live = await trx.selectFrom('leases').select('id').where('unit_id', '=', unit.id).where('state', 'in', ['open', 'pending', 'validated']).limit(1).execute();
+    const live = await trx
+      .selectFrom('leases')
+      .select('id')
+      .where('unit_id', '=', unit.id)
+      .where('state', 'in', ['open', 'pending', 'validated'])
+      .limit(1)
+      .execute();
     if (live.length === 0) {
       // The first replica out decides how many the unit needs (BOINC's adaptive replication).
       const host = trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;

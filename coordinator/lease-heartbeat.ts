@@ -19,7 +19,16 @@ export async function extendLease(
     const lease = await trx
       .selectFrom('leases')
       .innerJoin('units', 'units.id', 'leases.unit_id')
-      .select(['leases.id', 'leases.unit_id', 'leases.session', 'leases.state', 'leases.deadline', 'leases.created_at', 'units.state as unitState', 'units.canary'])
+      .select([
+        'leases.id',
+        'leases.unit_id',
+        'leases.session',
+        'leases.state',
+        'leases.deadline',
+        'leases.created_at',
+        'units.state as unitState',
+        'units.canary',
+      ])
       .where('leases.id', '=', request.lease.toLowerCase())
       .executeTakeFirst();
     if (!lease) throw new HttpError(404, errorCodes.leaseUnknown, `No lease ${request.lease} was issued here.`, 'lease');

@@ -15,7 +15,16 @@ export async function hostStanding(trx: Trx, owner: string, now: number, trust: 
   const day = Math.floor(now / kDayMs);
   const found = await trx.selectFrom('hosts').selectAll().where('owner', '=', owner).executeTakeFirst();
   if (!found) {
-    const host: HostsTable = { owner, streak: 0, quota: trust.initialQuota, day, leased_today: 0, probation: trust.newHostCanaries, invalid_results: 0, created_at: now };
+    const host: HostsTable = {
+      owner,
+      streak: 0,
+      quota: trust.initialQuota,
+      day,
+      leased_today: 0,
+      probation: trust.newHostCanaries,
+      invalid_results: 0,
+      created_at: now,
+    };
     await trx
       .insertInto('hosts')
       .values(host)

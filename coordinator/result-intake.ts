@@ -1,3 +1,4 @@
+import type { Transaction } from 'kysely';
 import type { Hex, PrivateKeyAccount } from 'viem';
 import { keccak256 } from 'viem';
 import { KernelError } from '../src/errors/kernel-error.ts';
@@ -6,7 +7,6 @@ import { errorCodes } from '../src/protocol/error-codes.ts';
 import type { ReceiptDomain, WorkReceipt } from '../src/protocol/receipt.ts';
 import type { ResultRequest, ResultResponse, WorkSpec } from '../src/protocol/schemas.ts';
 import { closeJobIfComplete, keepUnitOutput } from './assimilator.ts';
-import type { Transaction } from 'kysely';
 import { grantCredit } from './credit-ledger.ts';
 import { type Db, dialectOf } from './db/database.ts';
 import type { Database, ResultsTable } from './db/schema.ts';
@@ -53,13 +53,9 @@ function assertLeaseOpen(lease: { state: string; unitState: string }): void {
 /** Extends a lease and its unit's deadline, while the unit is still out on that lease. */
 async function holdLease(db: Db, leaseId: string, unitId: number, until: number): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const held = await trx
-      .updateTable('units')
-      .set({ lease_deadline: until })
-      .where('id', '=', unitId)
-      .where('lease_deadline', '<', until)
-      .executeTakeFirst();
-    if (Number(held.numUpdatedRows) > 0) await trx.updateTable('leases').set({ deadline: until }).where('id', '=', leaseId).where('state', '=', 'open').execute();
+    const held = await trx.updateTable('units').set({ lease_deadline: until }).where('id', '=', unitId).where('lease_deadline', '<', until).executeTakeFirst();
+    if (Number(held.numUpdatedRows) > 0)
+      await trx.updateTable('leases').set({ deadline: until }).where('id', '=', leaseId).where('state', '=', 'open').execute();
   });
 }
 
@@ -267,7 +263,12 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
     }
     let own: Judged = { status: 'pending' };
     for (const replica of agreeing) {
-      const stored = await trx.selectFrom('results').select('digest').where('lease_id', '=', replica.id).where('outcome', '=', 'pending').executeTakeFirstOrThrow();
+      const stored = await trx
+        .selectFrom('results')
+        .select('digest')
+        .where('lease_id', '=', replica.id)
+        .where('outcome', '=', 'pending')
+        .executeTakeFirstOrThrow();
       const countersignature = await countersign(context.coordinator, stored.digest as Hex);
       const credit = await grantCredit(trx, { unitId: lease.unit_id, owner: replica.owner, leaseId: replica.id, amount: lease.credit, now }, trust, dialect);
       await trx.updateTable('leases').set({ state: 'validated' }).where('id', '=', replica.id).execute();
@@ -298,7 +299,8 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   context.metrics?.results.inc({ outcome: outcome.status, kernel: spec.kernel });
   // A unit's output is now in (or it failed for good): the job may be complete.
   if (outcome.status !== 'pending') await closeJobIfComplete(db, lease.job_id, unitFailed);
-  if (outcome.status === 'invalid') throw new HttpError(422, errorCodes.resultInvalid, `The result is wrong: ${outcome.reason}. No credit was granted.`, 'output');
+  if (outcome.status === 'invalid')
+    throw new HttpError(422, errorCodes.resultInvalid, `The result is wrong: ${outcome.reason}. No credit was granted.`, 'output');
   if (outcome.status === 'pending') return { status: 'pending', digest, credit: '0', countersignature: '0x', duplicate: false };
   return { status: 'validated', digest, credit: String(outcome.credit), countersignature: outcome.countersignature, duplicate: false };
 }

@@ -29,8 +29,8 @@ import {
   SessionResponseSchema,
 } from '../src/protocol/schemas.ts';
 import type { CoordinatorConfig } from './config.ts';
-import type { Db } from './db/database.ts';
 import { registerCors } from './cors.ts';
+import type { Db } from './db/database.ts';
 import { leaseUnit } from './feeder.ts';
 import { HttpError } from './http-error.ts';
 import { registerJobRoutes } from './jobs-routes.ts';
@@ -220,7 +220,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     async (request, reply) => {
       const session = await activeSession(db, request.body.session, now());
       limit(reply, session.address, session.owner);
-      return extendLease(db, { lease: request.params.id, session: session.address, now: now(), leaseMs: config.leaseMs, maxExtensions: trust.maxLeaseExtensions });
+      return extendLease(db, {
+        lease: request.params.id,
+        session: session.address,
+        now: now(),
+        leaseMs: config.leaseMs,
+        maxExtensions: trust.maxLeaseExtensions,
+      });
     },
   );
 

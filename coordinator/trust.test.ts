@@ -310,7 +310,13 @@ describe.each(testDatabases)('trust on $name', ({ name: database, skip }) => {
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     // A second session of the same owner has its own session budget, but shares the owner's.
     const second = privateKeyToAccount(generatePrivateKey());
-    const message = sessionGrantMessage({ owner: alice.owner.address, session: second.address, domain: 'localhost:80', uri: 'http://localhost', chainId: 31337 });
+    const message = sessionGrantMessage({
+      owner: alice.owner.address,
+      session: second.address,
+      domain: 'localhost:80',
+      uri: 'http://localhost',
+      chainId: 31337,
+    });
     await coordinator.app.inject({ method: 'POST', url: '/v1/sessions', payload: { message, signature: await alice.owner.signMessage({ message }) } });
     for (let i = 0; i < 2; i++) expect((await ask(second)).statusCode).toBe(200);
     const owner = await ask(second);

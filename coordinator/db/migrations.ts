@@ -1,8 +1,8 @@
 import type { CreateTableBuilder } from 'kysely';
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import type { DatabaseDialect } from './database.ts';
-import { trustMigration } from './trust-migration.ts';
 import type { Database } from './schema.ts';
+import { trustMigration } from './trust-migration.ts';
 
 /**
  * The schema's history, oldest first. Never edit a migration that has shipped: add one.
