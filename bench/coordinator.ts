@@ -57,6 +57,11 @@ async function main(): Promise<void> {
     SURGE_DEMO: '0',
     SURGE_CHAIN: '0',
     SURGE_RATE_LIMIT: '100000000',
+    // Every simulated client comes from 127.0.0.1, so replicas could never be placed: this
+    // measures throughput with every owner trusted (npm run sim measures replication).
+    SURGE_REPLICATION: 'off',
+    SURGE_SESSION_RATE_LIMIT: '0',
+    SURGE_OWNER_RATE_LIMIT: '0',
     SURGE_COORDINATOR_KEY: generatePrivateKey(),
     SURGE_REQUESTER_TOKENS: 'bench:bench-token',
     LOG_LEVEL: 'warn',

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { type Address, getAddress, isAddress, zeroAddress } from 'viem';
 import { parseFrameAncestors } from './embed-headers.ts';
 import { type RewardsConfig, rewardsConfigFromEnv } from './settlement/rewards-config.ts';
+import { type TrustConfig, trustConfigFromEnv } from './trust-config.ts';
 
 export interface DemoJobConfig {
   /** Rows and columns of the demo product C (size × size). */
@@ -38,11 +39,18 @@ export interface CoordinatorConfig {
   logLevel: string;
   /** Requests a minute from one address before 429. */
   rateLimitPerMinute: number;
+  /** Requests a minute from one session, and from all the sessions of one owner, before 429; 0 turns each off. */
+  sessionRateLimitPerMinute?: number;
+  ownerRateLimitPerMinute?: number;
+  /** Origins that may call the API from a browser (CORS); '*' for any. None by default. */
+  corsOrigins?: string[];
   bodyLimitBytes: number;
   /** Partner origins that may frame the embed widget, or ['*'] for any; undefined: only this origin. */
   frameAncestors?: string[];
   /** Epoch settlement and claims on chain; undefined pays no rewards. */
   rewards?: RewardsConfig;
+  /** Replication, reputation, canaries and the credit cap; defaults in trust-config.ts. */
+  trust?: Partial<TrustConfig>;
 }
 
 function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -92,8 +100,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
     ...(env.SURGE_DEMO === '0' ? {} : { demo: { size: 2048, block: 512, k: 8192 } }),
     logLevel: env.LOG_LEVEL ?? 'info',
     rateLimitPerMinute: integer('SURGE_RATE_LIMIT', 6000, env),
+    sessionRateLimitPerMinute: integer('SURGE_SESSION_RATE_LIMIT', 600, env),
+    ownerRateLimitPerMinute: integer('SURGE_OWNER_RATE_LIMIT', 3000, env),
+    corsOrigins: (env.SURGE_CORS_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
     bodyLimitBytes: 4 * 1024 * 1024,
     frameAncestors: parseFrameAncestors(env.SURGE_FRAME_ANCESTORS),
     ...(rewards ? { rewards } : {}),
+    trust: trustConfigFromEnv(env),
   };
 }

@@ -1,39 +1,104 @@
 import { randomBytes } from 'node:crypto';
+import type { ExpressionBuilder, Transaction } from 'kysely';
 import type { KernelName, Lease, WorkSpec } from '../src/protocol/schemas.ts';
+import { exactKernels, makeCanary } from './canaries.ts';
 import { type Db, dialectOf } from './db/database.ts';
+import type { Database } from './db/schema.ts';
+import { countLease, hostStanding, untilNextDay, wantsReplica } from './reputation.ts';
+import { expireOverdueLeases, refreshUnit } from './transitioner.ts';
+import { defaultTrustConfig, type TrustConfig } from './trust-config.ts';
+
+export interface LeaseOptions {
+  session: string;
+  owner: string;
+  /** The network address the request came from: two replicas of a unit never share one. */
+  address?: string | undefined;
+  now: number;
+  leaseMs: number;
+  kernels?: readonly KernelName[] | undefined;
+  trust?: TrustConfig;
+  /** The feeder's randomness (canary draws, re-checks of trusted owners); tests fix it. */
+  random?: () => number;
+}
+
+/** A lease, or none: no work fits, or the owner's daily quota is spent until `retryAfterMs`. */
+export type LeaseOutcome = { lease: Lease; retryAfterMs?: undefined } | { lease: undefined; retryAfterMs?: number };
+
+type Trx = Transaction<Database>;
+
+/** How long an owner with `maxInProgress` leases open waits before asking again. */
+const kBusyRetryMs = 5000;
+/** How long an owner on probation waits when no canary is to be had. */
+const kProbationRetryMs = 10 * 60 * 1000;
 
 /**
- * The feeder: hands one unit to a session as a lease with a deadline. A unit is free when
- * it is ready, or leased with its deadline passed (the transitioner's reissue, done here
- * lazily at lease time). One transaction, so two requests never get the same unit.
+ * The feeder: hands one unit to a session as a lease with a deadline. A unit is free when it
+ * wants another replica (`ready`), or when one of its leases passed its deadline (the
+ * transitioner's reissue, done here lazily at lease time). A unit never goes to an owner that
+ * holds or held a live replica of it or failed it, nor to a second replica at the same
+ * network address. With adaptive replication (reputation.ts) a new owner's first lease is a
+ * canary, and the first replica of a unit decides its quorum: 2 for an untrusted owner, 1 for
+ * a trusted one except for random re-checks. One transaction, so two requests never get the
+ * same replica.
  */
-export async function leaseUnit(
-  db: Db,
-  options: { session: string; owner: string; now: number; leaseMs: number; kernels?: readonly KernelName[] | undefined },
-): Promise<Lease | undefined> {
-  const { session, owner, now, leaseMs, kernels } = options;
+export async function leaseUnit(db: Db, options: LeaseOptions): Promise<LeaseOutcome> {
+  const trust = options.trust ?? defaultTrustConfig;
+  const random = options.random ?? Math.random;
+  const adaptive = trust.replication === 'adaptive';
+  let wantsCanary = false;
+  let suspect = false;
+  if (adaptive) {
+    const host = await db.transaction().execute((trx) => hostStanding(trx, options.owner, options.now, trust));
+    if (host.leased_today >= host.quota) return { lease: undefined, retryAfterMs: untilNextDay(options.now) };
+    // A host that takes leases and sends nothing back holds up the replicas it took: only so many at once.
+    const held = await db
+      .selectFrom('leases')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('owner', '=', options.owner)
+      .where('state', '=', 'open')
+      .where('deadline', '>=', options.now)
+      .executeTakeFirstOrThrow();
+    if (Number(held.count) >= trust.maxInProgress) return { lease: undefined, retryAfterMs: kBusyRetryMs };
+    wantsCanary = host.probation > 0 || random() < trust.canaryRate;
+    // On probation after a wrong answer: canaries only, and no other work while none is to be had.
+    suspect = host.probation > 0 && host.invalid_results > 0;
+  }
+  if (wantsCanary) {
+    const canary = await leaseCanary(db, options);
+    if (canary) return { lease: canary };
+    // Made here, or by a request alongside this one: either way there may be one now.
+    await makeCanary(db, options.kernels);
+    const made = await leaseCanary(db, options);
+    if (made) return { lease: made };
+    if (suspect) return { lease: undefined, retryAfterMs: kProbationRetryMs };
+  }
+  return { lease: await leaseReplica(db, options, trust, random) };
+}
+
+/** Unit columns a lease shows, joined with its job. */
+const leaseColumns = [
+  'units.id',
+  'units.kernel',
+  'units.kernel_version',
+  'units.params',
+  'units.credit',
+  'jobs.id as jobId',
+  'jobs.name',
+  'jobs.purpose',
+] as const;
+
+async function leaseReplica(db: Db, options: LeaseOptions, trust: TrustConfig, random: () => number): Promise<Lease | undefined> {
+  const { owner, address, now, kernels } = options;
   return db.transaction().execute(async (trx) => {
     const unit = await trx
       .selectFrom('units')
       .innerJoin('jobs', 'jobs.id', 'units.job_id')
-      .select(['units.id', 'units.kernel', 'units.kernel_version', 'units.params', 'units.credit', 'jobs.id as jobId', 'jobs.name', 'jobs.purpose'])
+      .select([...leaseColumns, 'units.quorum'])
       .where('jobs.status', '=', 'active')
+      .where('units.canary', '=', 0)
       .$if(kernels !== undefined, (qb) => qb.where('units.kernel', 'in', kernels!))
       .where((eb) => eb.or([eb('units.state', '=', 'ready'), eb.and([eb('units.state', '=', 'leased'), eb('units.lease_deadline', '<', now)])]))
-      // An owner whose result for a unit was invalid never gets that unit again, so one
-      // client cannot fail a unit by returning garbage over and over.
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('leases as earlier')
-              .select('earlier.id')
-              .whereRef('earlier.unit_id', '=', 'units.id')
-              .where('earlier.owner', '=', owner)
-              .where('earlier.state', '=', 'invalid'),
-          ),
-        ),
-      )
+      .where((eb) => eb.not(eb.exists(replicasOfThisHost(eb, owner, address, now))))
       .orderBy('jobs.priority', 'desc')
       .orderBy('units.id')
       .limit(1)
@@ -42,20 +107,87 @@ export async function leaseUnit(
       .$if(dialectOf(db) === 'postgres', (qb) => qb.forUpdate(['units']).skipLocked())
       .executeTakeFirst();
     if (!unit) return undefined;
-    const deadline = now + leaseMs;
-    const id = `0x${randomBytes(32).toString('hex')}`;
-    await trx.updateTable('units').set({ state: 'leased', lease_deadline: deadline, current_lease: id }).where('id', '=', unit.id).execute();
-    await trx.insertInto('leases').values({ id, unit_id: unit.id, session, owner, deadline, state: 'open', created_at: now }).execute();
-    return {
-      id,
-      jobId: unit.jobId,
-      jobName: unit.name,
-      jobPurpose: unit.purpose,
-      unitId: unit.id,
-      ...({ kernel: unit.kernel, params: JSON.parse(unit.params) } as WorkSpec),
-      kernelVersion: unit.kernel_version,
-      units: String(unit.credit),
-      deadline: new Date(deadline).toISOString(),
-    };
+    await expireOverdueLeases(trx, unit.id, now);
+    const live = await trx
+      .selectFrom('leases')
+      .select('id')
+      .where('unit_id', '=', unit.id)
+      .where('state', 'in', ['open', 'pending', 'validated'])
+      .limit(1)
+      .execute();
+    if (live.length === 0) {
+      // The first replica out decides how many the unit needs (BOINC's adaptive replication).
+      const host = trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
+      const quorum = host && exactKernels.has(unit.kernel as KernelName) && wantsReplica(host, trust, random) ? 2 : 1;
+      if (quorum !== unit.quorum) await trx.updateTable('units').set({ quorum }).where('id', '=', unit.id).execute();
+    }
+    const lease = await issue(trx, unit, options);
+    await refreshUnit(trx, unit.id);
+    return lease;
   });
+}
+
+/** A canary this owner has not had yet, from an active job and a kernel it runs. */
+async function leaseCanary(db: Db, options: LeaseOptions): Promise<Lease | undefined> {
+  const { owner, kernels } = options;
+  return db.transaction().execute(async (trx) => {
+    const unit = await trx
+      .selectFrom('units')
+      .innerJoin('jobs', 'jobs.id', 'units.job_id')
+      .select(leaseColumns)
+      .where('units.canary', '=', 1)
+      .where('jobs.status', '=', 'active')
+      .$if(kernels !== undefined, (qb) => qb.where('units.kernel', 'in', kernels!))
+      .where((eb) =>
+        eb.not(eb.exists(eb.selectFrom('leases').select('leases.id').whereRef('leases.unit_id', '=', 'units.id').where('leases.owner', '=', owner))),
+      )
+      .orderBy('units.id')
+      .limit(1)
+      .executeTakeFirst();
+    return unit ? issue(trx, unit, options) : undefined;
+  });
+}
+
+/**
+ * Leases of a unit that keep it from this host: any of the owner's that is not overdue or
+ * expired (it holds, held or failed a replica), and any live or accepted one from the same
+ * address (two replicas from one address could be one machine agreeing with itself).
+ */
+function replicasOfThisHost(eb: ExpressionBuilder<Database & { units: Database['units'] }, 'units'>, owner: string, address: string | undefined, now: number) {
+  return eb
+    .selectFrom('leases')
+    .select('leases.id')
+    .whereRef('leases.unit_id', '=', 'units.id')
+    .where('leases.state', '!=', 'expired')
+    .where((l) => l.not(l.and([l('leases.state', '=', 'open'), l('leases.deadline', '<', now)])))
+    .where((l) =>
+      l.or([
+        l('leases.owner', '=', owner),
+        ...(address ? [l.and([l('leases.address', '=', address), l('leases.state', 'in', ['open', 'pending', 'validated'])])] : []),
+      ]),
+    );
+}
+
+type LeasedUnit = { id: number; kernel: string; kernel_version: number; params: string; credit: number; jobId: number; name: string; purpose: string };
+
+async function issue(trx: Trx, unit: LeasedUnit, options: LeaseOptions): Promise<Lease> {
+  const { session, owner, address, now, leaseMs } = options;
+  const deadline = now + leaseMs;
+  const id = `0x${randomBytes(32).toString('hex')}`;
+  await trx
+    .insertInto('leases')
+    .values({ id, unit_id: unit.id, session, owner, address: address ?? null, deadline, state: 'open', created_at: now })
+    .execute();
+  if (options.trust?.replication !== 'off') await countLease(trx, owner);
+  return {
+    id,
+    jobId: unit.jobId,
+    jobName: unit.name,
+    jobPurpose: unit.purpose,
+    unitId: unit.id,
+    ...({ kernel: unit.kernel, params: JSON.parse(unit.params) } as WorkSpec),
+    kernelVersion: unit.kernel_version,
+    units: String(unit.credit),
+    deadline: new Date(deadline).toISOString(),
+  };
 }

@@ -1,3 +1,4 @@
+import type { Transaction } from 'kysely';
 import type { Hex, PrivateKeyAccount } from 'viem';
 import { getAddress, keccak256 } from 'viem';
 import { KernelError } from '../src/errors/kernel-error.ts';
@@ -6,11 +7,16 @@ import { errorCodes } from '../src/protocol/error-codes.ts';
 import type { ReceiptDomain, WorkReceipt } from '../src/protocol/receipt.ts';
 import type { ResultRequest, ResultResponse, WorkSpec } from '../src/protocol/schemas.ts';
 import { closeJobIfComplete, keepUnitOutput } from './assimilator.ts';
+import { grantCredit } from './credit-ledger.ts';
 import { type Db, dialectOf } from './db/database.ts';
+import type { Database, ResultsTable } from './db/schema.ts';
 import { HttpError } from './http-error.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
 import { ownersLinkedTo } from './owner-links.ts';
 import { countersign, nonCanonicalSignature, receiptDigest, receiptSigner } from './receipts.ts';
+import { recordInvalid, recordValid } from './reputation.ts';
+import { refreshUnit } from './transitioner.ts';
+import { defaultTrustConfig, type TrustConfig } from './trust-config.ts';
 import { validateOutput } from './validators/validate-output.ts';
 import type { Verdict } from './validators/verdict.ts';
 
@@ -20,6 +26,9 @@ export interface IntakeContext {
   domain: ReceiptDomain;
   coordinator: PrivateKeyAccount;
   now: number;
+  trust?: TrustConfig;
+  /** The validators' randomness; the coordinator's own secure draws unless a test fixes it. */
+  random?: () => number;
 }
 
 /** After this many invalid results (from as many owners) a unit is failed rather than reissued. */
@@ -29,40 +38,36 @@ const kMaxUnitErrors = 5;
 const kInputRetryHoldMs = 60 * 60 * 1000;
 
 /**
- * A result counts while its lease is the one the unit is out on: before the deadline, and
- * after it too until the unit is offered to someone else (BOINC accepts late results the
- * work unit still needs). A unit completed by another result closes every other lease.
+ * A result counts while its lease is open: before the deadline, and after it too until the
+ * unit is offered to someone else (BOINC accepts late results the work unit still needs),
+ * which marks the lease expired. A unit completed by other results closes every other lease.
  */
-function assertUnitStillOut(lease: { id: string; deadline: number; unitState: string; currentLease: string | null }, now: number): void {
-  if (lease.unitState === 'done')
-    throw new HttpError(409, errorCodes.leaseClosed, 'This unit was already completed by another result; lease new work.', 'lease');
-  if (lease.currentLease !== lease.id && lease.deadline < now) {
+function assertLeaseOpen(lease: { state: string; unitState: string }): void {
+  if (lease.unitState === 'done' || lease.unitState === 'failed')
+    throw new HttpError(409, errorCodes.leaseClosed, 'This unit was already completed by other results; lease new work.', 'lease');
+  if (lease.state === 'expired') {
     throw new HttpError(410, errorCodes.leaseExpired, 'This lease passed its deadline and its unit was offered again; lease new work.', 'lease');
   }
+  if (lease.state !== 'open') throw new HttpError(409, errorCodes.leaseClosed, `This lease is already closed (${lease.state}); lease new work.`, 'lease');
 }
 
 /** Extends a lease and its unit's deadline, while the unit is still out on that lease. */
 async function holdLease(db: Db, leaseId: string, unitId: number, until: number): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const held = await trx
-      .updateTable('units')
-      .set({ lease_deadline: until })
-      .where('id', '=', unitId)
-      .where('current_lease', '=', leaseId)
-      .where('lease_deadline', '<', until)
-      .executeTakeFirst();
-    if (Number(held.numUpdatedRows) > 0) await trx.updateTable('leases').set({ deadline: until }).where('id', '=', leaseId).execute();
+    const held = await trx.updateTable('units').set({ lease_deadline: until }).where('id', '=', unitId).where('lease_deadline', '<', until).executeTakeFirst();
+    if (Number(held.numUpdatedRows) > 0)
+      await trx.updateTable('leases').set({ deadline: until }).where('id', '=', leaseId).where('state', '=', 'open').execute();
   });
 }
 
-type StoredResult = { outcome: 'validated' | 'invalid'; reason: string | null; credit: number; countersignature: string | null };
+type StoredResult = { outcome: 'validated' | 'invalid' | 'pending'; reason: string | null; credit: number; countersignature: string | null };
 
 /** Answers a receipt that was judged before with the same verdict, and no new credit. */
 function repeatVerdict(digest: Hex, stored: StoredResult): ResultResponse {
   if (stored.outcome === 'invalid') {
     throw new HttpError(422, errorCodes.resultInvalid, `This result was already judged invalid: ${stored.reason}.`, 'output');
   }
-  return { status: 'validated', digest, credit: String(stored.credit), countersignature: stored.countersignature ?? '0x', duplicate: true };
+  return { status: stored.outcome, digest, credit: String(stored.credit), countersignature: stored.countersignature ?? '0x', duplicate: true };
 }
 
 /**
@@ -73,6 +78,9 @@ function repeatVerdict(digest: Hex, stored: StoredResult): ResultResponse {
  */
 export async function acceptResult(body: ResultRequest, context: IntakeContext): Promise<ResultResponse> {
   const { db, domain, now } = context;
+  const trust = context.trust ?? defaultTrustConfig;
+  const adaptive = trust.replication === 'adaptive';
+  const dialect = dialectOf(db);
   // The schema has checked every field's hex pattern.
   const receipt = body.receipt as WorkReceipt;
   if (receipt.lease.toLowerCase() !== body.lease.toLowerCase()) {
@@ -105,7 +113,9 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
       'units.credit',
       'units.state as unitState',
       'units.job_id',
-      'units.current_lease as currentLease',
+      'units.quorum',
+      'units.canary',
+      'units.expected_hash as expectedHash',
     ])
     .where('leases.id', '=', body.lease.toLowerCase())
     .executeTakeFirst();
@@ -139,8 +149,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
       'receipt.seq',
     );
   }
-  if (lease.state !== 'open') throw new HttpError(409, errorCodes.leaseClosed, `This lease is already closed (${lease.state}); lease new work.`, 'lease');
-  assertUnitStillOut(lease, now);
+  assertLeaseOpen({ state: lease.state, unitState: lease.canary === 1 ? 'leased' : lease.unitState });
 
   const spec = { kernel: lease.kernel, params: JSON.parse(lease.params) } as WorkSpec;
   const expectedBytes = (kernelDefinitions[spec.kernel].outputBytes as (params: WorkSpec['params']) => number)(spec.params);
@@ -152,95 +161,177 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
       'output',
     );
   }
-  const stopTimer = context.metrics?.validationSeconds.startTimer({ kernel: spec.kernel });
-  const verdict = await validateOutput(spec, output).catch(async (error: unknown): Promise<Verdict> => {
-    // The unit's data inputs could not be read here (a URL down, or its bytes changed): that is
-    // no fault of the contributor's, so the result waits in their outbox and comes back later.
-    if (error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_')) {
-      // Hold the unit for this lease meanwhile, so the retry is not refused as expired.
-      await holdLease(db, lease.id, lease.unit_id, now + kInputRetryHoldMs);
-      throw new HttpError(
-        503,
-        errorCodes.inputUnavailable,
-        `The coordinator cannot read this unit's inputs right now (${error.shortMessage}); send the result again later.`,
-      );
-    }
-    throw error;
-  });
-  stopTimer?.();
-  const countersignature = verdict.valid ? await countersign(context.coordinator, digest) : null;
+  const resultHash = receipt.resultHash.toLowerCase();
+  const canary = lease.canary === 1;
+  // A canary's answer is known: its hash decides. Any other result gets its kernel's cheap check.
+  // Timed while it runs synchronously (all of it, unless it reads data inputs): a timer across
+  // the await would also count the other requests the event loop serves meanwhile.
+  const validationStarted = performance.now();
+  const checking = canary ? undefined : validateOutput(spec, output, context.random);
+  context.metrics?.validationSeconds.observe({ kernel: spec.kernel }, (performance.now() - validationStarted) / 1000);
+  const verdict: Verdict = canary
+    ? resultHash === lease.expectedHash
+      ? { valid: true }
+      : { valid: false, reason: 'the output differs from the verified answer for this unit' }
+    : await checking!.catch(async (error: unknown): Promise<Verdict> => {
+        // The unit's data inputs could not be read here (a URL down, or its bytes changed): that is
+        // no fault of the contributor's, so the result waits in their outbox and comes back later.
+        if (error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_')) {
+          // Hold the unit for this lease meanwhile, so the retry is not refused as expired.
+          await holdLease(db, lease.id, lease.unit_id, now + kInputRetryHoldMs);
+          throw new HttpError(
+            503,
+            errorCodes.inputUnavailable,
+            `The coordinator cannot read this unit's inputs right now (${error.shortMessage}); send the result again later.`,
+          );
+        }
+        throw error;
+      });
 
   let unitFailed = false;
-  const outcome = await db.transaction().execute(async (trx) => {
+  const outcome = await db.transaction().execute(async (trx): Promise<{ repeat: StoredResult } | Judged> => {
     // Re-read inside the transaction: another request may have closed the lease meanwhile.
-    // On PostgreSQL, lock the lease row: two processes judging results of one lease take turns.
-    const current = await trx
-      .selectFrom('leases')
-      .select('state')
-      .where('id', '=', lease.id)
-      .$if(dialectOf(db) === 'postgres', (qb) => qb.forUpdate())
-      .executeTakeFirstOrThrow();
+    // On PostgreSQL, lock the unit row: results of one unit's replicas are judged one at a time.
     const unit = await trx
       .selectFrom('units')
-      .select(['state as unitState', 'current_lease as currentLease', 'errors'])
+      .select(['state as unitState', 'errors', 'quorum'])
       .where('id', '=', lease.unit_id)
+      .$if(dialectOf(db) === 'postgres', (qb) => qb.forUpdate())
       .executeTakeFirstOrThrow();
+    const current = await trx.selectFrom('leases').select('state').where('id', '=', lease.id).executeTakeFirstOrThrow();
     const judged = await trx.selectFrom('results').selectAll().where('digest', '=', digest).executeTakeFirst();
-    if (judged) return { repeat: judged } as const;
-    if (current.state !== 'open') throw new HttpError(409, errorCodes.leaseClosed, `This lease is already closed (${current.state}); lease new work.`, 'lease');
-    assertUnitStillOut({ ...unit, id: lease.id, deadline: lease.deadline }, now);
-    let credit = 0;
-    if (verdict.valid) {
-      const credited = await trx
-        .insertInto('credits')
-        .values({ unit_id: lease.unit_id, owner: lease.owner, lease_id: lease.id, amount: lease.credit, created_at: now })
-        .onConflict((oc) => oc.column('unit_id').doNothing())
-        .executeTakeFirst();
-      credit = Number(credited.numInsertedOrUpdatedRows ?? 0n) > 0 ? Number(lease.credit) : 0;
-      // The assimilator's part happens in the same transaction as the credit, so a crash can
-      // never leave a unit paid for but missing from its job's output.
-      if (credit > 0) await keepUnitOutput(trx, lease.unit_id, lease.job_id, output);
-      await trx.updateTable('leases').set({ state: 'validated' }).where('id', '=', lease.id).execute();
-      await trx.updateTable('units').set({ state: 'done', lease_deadline: null, current_lease: null }).where('id', '=', lease.unit_id).execute();
-    } else {
-      await trx.updateTable('leases').set({ state: 'invalid' }).where('id', '=', lease.id).execute();
-      // Each invalid result comes from a different owner (the feeder never gives an owner a
-      // unit it failed), so kMaxUnitErrors means that many independent failures.
-      const errors = unit.errors + 1;
-      unitFailed = errors >= kMaxUnitErrors;
-      await trx
-        .updateTable('units')
-        .set({ errors, state: errors >= kMaxUnitErrors ? 'failed' : 'ready', lease_deadline: null, current_lease: null })
-        .where('id', '=', lease.unit_id)
-        .where('current_lease', '=', lease.id)
+    if (judged) return { repeat: judged };
+    assertLeaseOpen({ state: current.state, unitState: canary ? 'leased' : unit.unitState });
+    const record = (outcome: ResultsTable['outcome'], reason: string | null, credit: number, countersignature: string | null) =>
+      trx
+        .insertInto('results')
+        .values({
+          digest,
+          lease_id: lease.id,
+          unit_id: lease.unit_id,
+          owner: lease.owner,
+          session: lease.session,
+          result_hash: resultHash,
+          seq: receipt.seq,
+          outcome,
+          reason,
+          credit,
+          countersignature,
+          created_at: now,
+        })
         .execute();
+
+    if (!verdict.valid) {
+      await trx.updateTable('leases').set({ state: 'invalid', result_hash: resultHash }).where('id', '=', lease.id).execute();
+      await record('invalid', verdict.reason, 0, null);
+      if (adaptive) await recordInvalid(trx, lease.owner, trust, canary);
+      // A wrong canary marks its owner: the results it has waiting for a quorum are not paid.
+      if (canary) await withholdPending(trx, lease.owner);
+      else {
+        // Each invalid result comes from a different owner (the feeder never gives an owner a
+        // unit it failed), so kMaxUnitErrors means that many independent failures.
+        const errors = unit.errors + 1;
+        unitFailed = errors >= kMaxUnitErrors;
+        await trx
+          .updateTable('units')
+          .set({ errors, ...(unitFailed ? { state: 'failed' as const, lease_deadline: null, current_lease: null } : {}) })
+          .where('id', '=', lease.unit_id)
+          .execute();
+        if (!unitFailed) await refreshUnit(trx, lease.unit_id);
+      }
+      return { status: 'invalid', reason: verdict.reason };
     }
-    await trx
-      .insertInto('results')
-      .values({
-        digest,
-        lease_id: lease.id,
-        unit_id: lease.unit_id,
-        owner: lease.owner,
-        session: lease.session,
-        result_hash: receipt.resultHash.toLowerCase(),
-        seq: receipt.seq,
-        outcome: verdict.valid ? 'validated' : 'invalid',
-        reason: verdict.valid ? null : verdict.reason,
-        credit,
-        countersignature,
-        created_at: now,
-      })
+
+    if (canary || unit.quorum <= 1) {
+      const countersignature = await countersign(context.coordinator, digest);
+      const credit = await grantCredit(trx, { unitId: lease.unit_id, owner: lease.owner, leaseId: lease.id, amount: lease.credit, now }, trust, dialect);
+      await trx.updateTable('leases').set({ state: 'validated', result_hash: resultHash }).where('id', '=', lease.id).execute();
+      await record('validated', null, credit, countersignature);
+      if (adaptive) await recordValid(trx, lease.owner, trust, canary);
+      if (!canary) {
+        // The assimilator's part happens in the same transaction as the credit, so a crash can
+        // never leave a unit paid for but missing from its job's output.
+        await keepUnitOutput(trx, lease.unit_id, lease.job_id, output);
+        await trx.updateTable('units').set({ state: 'done', lease_deadline: null, current_lease: null }).where('id', '=', lease.unit_id).execute();
+      }
+      return { status: 'validated', credit, countersignature };
+    }
+
+    // Replicated: the result waits until `quorum` replicas agree on its hash (exact kernels).
+    await trx.updateTable('leases').set({ state: 'pending', result_hash: resultHash }).where('id', '=', lease.id).execute();
+    await record('pending', null, 0, null);
+    const agreeing = await trx
+      .selectFrom('leases')
+      .select(['id', 'owner'])
+      .where('unit_id', '=', lease.unit_id)
+      .where('state', '=', 'pending')
+      .where('result_hash', '=', resultHash)
       .execute();
-    return { credit } as const;
+    if (agreeing.length < unit.quorum) {
+      await refreshUnit(trx, lease.unit_id);
+      return { status: 'pending' };
+    }
+    let own: Judged = { status: 'pending' };
+    for (const replica of agreeing) {
+      const stored = await trx
+        .selectFrom('results')
+        .select('digest')
+        .where('lease_id', '=', replica.id)
+        .where('outcome', '=', 'pending')
+        .executeTakeFirstOrThrow();
+      const countersignature = await countersign(context.coordinator, stored.digest as Hex);
+      const credit = await grantCredit(trx, { unitId: lease.unit_id, owner: replica.owner, leaseId: replica.id, amount: lease.credit, now }, trust, dialect);
+      await trx.updateTable('leases').set({ state: 'validated' }).where('id', '=', replica.id).execute();
+      await trx.updateTable('results').set({ outcome: 'validated', credit, countersignature }).where('digest', '=', stored.digest).execute();
+      if (adaptive) await recordValid(trx, replica.owner, trust, false);
+      if (replica.id === lease.id) own = { status: 'validated', credit, countersignature };
+    }
+    // The odd ones out: results that passed the cheap check but disagree with the quorum.
+    const odd = await trx.selectFrom('leases').select(['id', 'owner']).where('unit_id', '=', lease.unit_id).where('state', '=', 'pending').execute();
+    for (const replica of odd) {
+      await trx.updateTable('leases').set({ state: 'invalid' }).where('id', '=', replica.id).execute();
+      await trx
+        .updateTable('results')
+        .set({ outcome: 'invalid', reason: `the output differs from ${agreeing.length} agreeing replicas` })
+        .where('lease_id', '=', replica.id)
+        .execute();
+      if (adaptive) await recordInvalid(trx, replica.owner, trust, false);
+    }
+    await keepUnitOutput(trx, lease.unit_id, lease.job_id, output);
+    await trx.updateTable('units').set({ state: 'done', lease_deadline: null, current_lease: null }).where('id', '=', lease.unit_id).execute();
+    return own;
   });
 
-  context.metrics?.results.inc({ outcome: 'repeat' in outcome ? 'duplicate' : verdict.valid ? 'validated' : 'invalid', kernel: spec.kernel });
-  if ('repeat' in outcome) return repeatVerdict(digest, outcome.repeat!);
+  if ('repeat' in outcome) {
+    context.metrics?.results.inc({ outcome: 'duplicate', kernel: spec.kernel });
+    return repeatVerdict(digest, outcome.repeat);
+  }
+  context.metrics?.results.inc({ outcome: outcome.status, kernel: spec.kernel });
   // A unit's output is now in (or it failed for good): the job may be complete.
-  await closeJobIfComplete(db, lease.job_id, unitFailed);
-  if (!verdict.valid) throw new HttpError(422, errorCodes.resultInvalid, `The result is wrong: ${verdict.reason}. No credit was granted.`, 'output');
-  return { status: 'validated', digest, credit: String(outcome.credit), countersignature: countersignature!, duplicate: false };
+  if (outcome.status !== 'pending') await closeJobIfComplete(db, lease.job_id, unitFailed);
+  if (outcome.status === 'invalid')
+    throw new HttpError(422, errorCodes.resultInvalid, `The result is wrong: ${outcome.reason}. No credit was granted.`, 'output');
+  if (outcome.status === 'pending') return { status: 'pending', digest, credit: '0', countersignature: '0x', duplicate: false };
+  return { status: 'validated', digest, credit: String(outcome.credit), countersignature: outcome.countersignature, duplicate: false };
+}
+
+type Judged = { status: 'validated'; credit: number; countersignature: string } | { status: 'pending' } | { status: 'invalid'; reason: string };
+
+/**
+ * After a wrong canary: the owner's results still waiting for a quorum are judged invalid and
+ * earn nothing, and their units ask for another replica.
+ */
+async function withholdPending(trx: Transaction<Database>, owner: string): Promise<void> {
+  const pending = await trx.selectFrom('leases').select(['id', 'unit_id']).where('owner', '=', owner).where('state', '=', 'pending').execute();
+  for (const replica of pending) {
+    await trx.updateTable('leases').set({ state: 'invalid' }).where('id', '=', replica.id).execute();
+    await trx
+      .updateTable('results')
+      .set({ outcome: 'invalid', reason: 'withheld: this owner sent a wrong answer for a unit whose answer is known' })
+      .where('lease_id', '=', replica.id)
+      .execute();
+    await refreshUnit(trx, replica.unit_id);
+  }
 }
 
 /** The ledger's totals for one owner, with those of the owner keys linked to it (a wallet's). */

@@ -11,8 +11,12 @@ import { errorCodes } from '../src/protocol/error-codes.ts';
 import type { ReceiptDomain } from '../src/protocol/receipt.ts';
 import {
   AddressSchema,
+  Bytes32Schema,
   ErrorResponseSchema,
   InfoResponseSchema,
+  type LeaseHeartbeatRequest,
+  LeaseHeartbeatRequestSchema,
+  LeaseHeartbeatResponseSchema,
   type LeaseRequest,
   LeaseRequestSchema,
   LeaseResponseSchema,
@@ -32,19 +36,23 @@ import {
   SessionResponseSchema,
 } from '../src/protocol/schemas.ts';
 import type { CoordinatorConfig } from './config.ts';
+import { registerCors } from './cors.ts';
 import type { Db } from './db/database.ts';
 import { embedHeaders } from './embed-headers.ts';
 import { leaseUnit } from './feeder.ts';
 import { HttpError } from './http-error.ts';
 import { registerJobRoutes } from './jobs-routes.ts';
+import { extendLease } from './lease-heartbeat.ts';
 import { CoordinatorMetrics } from './metrics.ts';
 import { registerNetworkRoutes } from './network-routes.ts';
 import { linkOwner } from './owner-links.ts';
 import { registerPartnerRoutes } from './partners.ts';
+import { RequestLimiter } from './request-limiter.ts';
 import { acceptResult, ownerCredit } from './result-intake.ts';
 import { activeSession, registerSession, revokeSession } from './sessions.ts';
 import { registerRewardsRoutes } from './settlement/rewards-routes.ts';
 import { SignatureVerifier } from './signature-verifier.ts';
+import { trustConfig } from './trust-config.ts';
 import { ensureDemoWork } from './work-generator.ts';
 
 export interface ServerDeps {
@@ -55,6 +63,8 @@ export interface ServerDeps {
   now?: () => number;
   /** Where rewards are paid; undefined when the coordinator pays none. */
   rewards?: RewardsInfo;
+  /** Randomness for the feeder's draws and the validators' samples; tests fix it. */
+  random?: () => number;
 }
 
 const errorResponses = {
@@ -100,6 +110,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const verifier = new SignatureVerifier(config.rpcUrl ?? deps.rewards?.rpcUrl);
 
   const metrics = new CoordinatorMetrics();
+  const trust = trustConfig(config.trust);
+  const sessionLimit = new RequestLimiter(config.sessionRateLimitPerMinute ?? 0, 'session');
+  const ownerLimit = new RequestLimiter(config.ownerRateLimitPerMinute ?? 0, 'owner');
+  /** Counts a request against its session's and owner's limits (429 with Retry-After past either). */
+  const limit = (reply: { header(name: string, value: string): unknown }, session: string, owner: string) => {
+    const retryAfter = (seconds: number) => reply.header('retry-after', String(seconds));
+    sessionLimit.take(session, now(), retryAfter);
+    ownerLimit.take(owner, now(), retryAfter);
+  };
   const app = Fastify({
     // Graceful shutdown: close() stops accepting, lets requests in flight finish, and drops idle keep-alive sockets.
     forceCloseConnections: 'idle',
@@ -123,6 +142,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       },
     }),
   });
+
+  registerCors(app, config.corsOrigins ?? []);
 
   app.addHook('onResponse', async (request, reply) => {
     metrics.requestSeconds.observe(
@@ -211,25 +232,64 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.post<{ Body: LeaseRequest }>(
     '/v1/leases',
     { schema: { body: LeaseRequestSchema, response: { 200: LeaseResponseSchema, ...errorResponses } } },
-    async (request) => {
+    async (request, reply) => {
       const at = now();
       const session = await activeSession(db, request.body.session, at);
-      const ask = () => leaseUnit(db, { session: session.address, owner: session.owner, now: at, leaseMs: config.leaseMs, kernels: request.body.kernels });
-      let lease = await ask();
-      if (!lease && config.demo) {
+      limit(reply, session.address, session.owner);
+      const ask = () =>
+        leaseUnit(db, {
+          session: session.address,
+          owner: session.owner,
+          address: request.ip,
+          now: at,
+          leaseMs: config.leaseMs,
+          kernels: request.body.kernels,
+          trust,
+          ...(deps.random ? { random: deps.random } : {}),
+        });
+      let outcome = await ask();
+      if (!outcome.lease && outcome.retryAfterMs === undefined && config.demo) {
         await ensureDemoWork(db, config.demo);
-        lease = await ask();
+        outcome = await ask();
       }
+      const { lease } = outcome;
       if (lease) metrics.leases.inc({ kernel: lease.kernel });
       else metrics.noWork.inc();
-      return { lease: lease ?? null, retryAfterMs: lease ? 0 : kNoWorkRetryMs };
+      return { lease: lease ?? null, retryAfterMs: lease ? 0 : (outcome.retryAfterMs ?? kNoWorkRetryMs) };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: LeaseHeartbeatRequest }>(
+    '/v1/leases/:id/heartbeat',
+    {
+      schema: {
+        params: Type.Object({ id: Bytes32Schema }),
+        body: LeaseHeartbeatRequestSchema,
+        response: { 200: LeaseHeartbeatResponseSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const session = await activeSession(db, request.body.session, now());
+      limit(reply, session.address, session.owner);
+      return extendLease(db, {
+        lease: request.params.id,
+        session: session.address,
+        now: now(),
+        leaseMs: config.leaseMs,
+        maxExtensions: trust.maxLeaseExtensions,
+      });
     },
   );
 
   app.post<{ Body: ResultRequest }>(
     '/v1/results',
     { schema: { body: ResultRequestSchema, response: { 200: ResultResponseSchema, ...errorResponses } } },
-    async (request) => acceptResult(request.body, { db, domain, coordinator, metrics, now: now() }),
+    async (request, reply) => {
+      // Counted against the session and owner the lease was issued to, not what the body claims.
+      const holder = await db.selectFrom('leases').select(['session', 'owner']).where('id', '=', request.body.lease.toLowerCase()).executeTakeFirst();
+      if (holder) limit(reply, holder.session, holder.owner);
+      return acceptResult(request.body, { db, domain, coordinator, metrics, now: now(), trust, ...(deps.random ? { random: deps.random } : {}) });
+    },
   );
 
   app.get<{ Params: { owner: string } }>(

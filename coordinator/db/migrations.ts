@@ -2,6 +2,7 @@ import type { CreateTableBuilder } from 'kysely';
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import type { DatabaseDialect } from './database.ts';
 import type { Database } from './schema.ts';
+import { trustMigration } from './trust-migration.ts';
 
 /**
  * The schema's history, oldest first. Never edit a migration that has shipped: add one.
@@ -131,6 +132,11 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
           .alterTable('jobs')
           .addColumn('units_done', 'integer', (c) => c.notNull().defaultTo(0))
           .execute();
+      },
+    },
+    '0007-trust': {
+      async up(db: Kysely<unknown>) {
+        await trustMigration(db, dialect);
       },
     },
     '0008-settlement': {

@@ -35,6 +35,12 @@ export interface UnitsTable {
   errors: number;
   /** 1 once the unit's output is written into its job's output. */
   assimilated: Generated<number>;
+  /** Agreeing results (by output hash) the unit needs: 1, or 2 when replicated (reputation.ts). */
+  quorum: Generated<number>;
+  /** 1 for a canary: a copy of a unit whose answer the coordinator knows (canaries.ts). */
+  canary: Generated<number>;
+  /** A canary's known output hash (keccak-256). */
+  expected_hash: Generated<string | null>;
   created_at: number;
 }
 
@@ -66,7 +72,12 @@ export interface LeasesTable {
   session: string;
   owner: string;
   deadline: number;
-  state: 'open' | 'validated' | 'invalid';
+  /** open → pending (checked, waiting for a quorum) → validated | invalid; expired once offered again. */
+  state: 'open' | 'pending' | 'validated' | 'invalid' | 'expired';
+  /** The network address the lease was asked from: replicas of a unit never share one. */
+  address: Generated<string | null>;
+  /** The hash of the result sent for this lease, while it waits for a quorum. */
+  result_hash: Generated<string | null>;
   created_at: number;
 }
 
@@ -79,14 +90,15 @@ export interface ResultsTable {
   session: string;
   result_hash: string;
   seq: string;
-  outcome: 'validated' | 'invalid';
+  /** pending: checked, waiting for replicas to agree (then validated or invalid). */
+  outcome: 'validated' | 'invalid' | 'pending';
   reason: string | null;
   credit: number;
   countersignature: string | null;
   created_at: number;
 }
 
-/** The credit ledger: one row per unit, so no unit is ever paid twice. */
+/** The credit ledger: one row per unit and owner (each agreeing replica is paid), so no unit is paid twice to anyone. */
 export interface CreditsTable {
   unit_id: number;
   owner: string;
@@ -127,6 +139,22 @@ export interface SettlementPayoutsTable {
   proof: string;
 }
 
+/** Reputation per owner (BOINC's host record): the run of valid results and the daily quota. */
+export interface HostsTable {
+  owner: string;
+  /** Consecutive valid results; 0 after an invalid one. */
+  streak: number;
+  /** Leases a day this owner may take. */
+  quota: number;
+  /** The UTC day (days since the epoch) `leased_today` counts. */
+  day: number;
+  leased_today: number;
+  /** Canaries still to pass before other work: 1 for a new owner, more after a wrong canary. */
+  probation: number;
+  invalid_results: number;
+  created_at: number;
+}
+
 export interface Database {
   jobs: JobsTable;
   units: UnitsTable;
@@ -138,4 +166,5 @@ export interface Database {
   owner_links: OwnerLinksTable;
   settlement_epochs: SettlementEpochsTable;
   settlement_payouts: SettlementPayoutsTable;
+  hosts: HostsTable;
 }

@@ -5,8 +5,12 @@ import type { Verdict } from './verdict.ts';
 
 /** The share of a large unit's work the validator spends recomputing sampled blocks. */
 export const kPrimesCheckShare = 0.02;
-/** Below this many operations (about 50 ms of the reference) a unit is checked whole. */
-const kPrimesCheckFloor = 2 ** 22;
+/**
+ * Below this many operations (a few ms of the reference) a unit is checked whole. It was 2²²;
+ * replicas that must agree by hash and canaries now catch a wrong block the sample misses, so
+ * mid-sized units keep to kPrimesCheckShare (docs/decisions/0004-adaptive-replication.md).
+ */
+const kPrimesCheckFloor = 2 ** 16;
 
 /**
  * How many blocks the validator recomputes: as many as fit in kPrimesCheckShare of the

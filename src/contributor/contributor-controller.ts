@@ -17,6 +17,9 @@ import { CoordinatorClient } from './coordinator-client.ts';
 import { Outbox } from './outbox.ts';
 import { type CreateWorker, defaultCpuWorkers, type Lane, WorkerPool } from './worker-pool.ts';
 
+/** How often a running unit's lease is extended (leases last minutes: SURGE_LEASE_SECONDS). */
+const kHeartbeatMs = 60_000;
+
 export type ContributorState = 'idle' | 'starting' | 'running' | 'paused' | 'waiting' | 'error';
 
 /** Everything the page shows about the contribution; replaced whole on every change. */
@@ -396,6 +399,24 @@ export class ContributorController extends EventTarget {
    * its last saved checkpoint. Returns true when the GPU failed.
    */
   private async compute(stored: StoredLease, lane: Lane): Promise<boolean> {
+    const { lease } = stored;
+    // While the unit runs, a heartbeat keeps its lease (the coordinator bounds how long).
+    const heartbeat = setInterval(() => {
+      this.client
+        .heartbeat(lease.id, stored.session.address)
+        .then((answer) => {
+          stored.lease.deadline = answer.deadline;
+        })
+        .catch(() => {});
+    }, kHeartbeatMs);
+    try {
+      return await this.computeOn(stored, lane);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async computeOn(stored: StoredLease, lane: Lane): Promise<boolean> {
     const { lease } = stored;
     let backend = lane.backend;
     let gpuFailed = false;

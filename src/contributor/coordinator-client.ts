@@ -2,6 +2,7 @@ import { ApiError } from '../errors/api-error.ts';
 import type {
   ErrorResponse,
   InfoResponse,
+  LeaseHeartbeatResponse,
   LeaseRequest,
   LeaseResponse,
   OwnerCreditResponse,
@@ -32,6 +33,11 @@ export class CoordinatorClient {
 
   lease(body: LeaseRequest): Promise<LeaseResponse> {
     return this.request('POST', '/v1/leases', body);
+  }
+
+  /** Keeps a lease while its unit runs: the coordinator moves its deadline on (up to a bound). */
+  heartbeat(lease: string, session: string): Promise<LeaseHeartbeatResponse> {
+    return this.request('POST', `/v1/leases/${lease}/heartbeat`, { session });
   }
 
   submitResult(body: ResultRequest): Promise<ResultResponse> {

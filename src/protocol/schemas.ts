@@ -204,6 +204,12 @@ export const LeaseResponseSchema = Type.Object({
 });
 export type LeaseResponse = { lease: Lease | null; retryAfterMs: number };
 
+/** POST /v1/leases/:id/heartbeat: the session holding a lease keeps it while its unit runs. */
+export const LeaseHeartbeatRequestSchema = Type.Object({ session: AddressSchema }, { additionalProperties: false });
+export type LeaseHeartbeatRequest = Static<typeof LeaseHeartbeatRequestSchema>;
+export const LeaseHeartbeatResponseSchema = Type.Object({ lease: Bytes32Schema, deadline: Type.String({ format: 'date-time' }) });
+export type LeaseHeartbeatResponse = Static<typeof LeaseHeartbeatResponseSchema>;
+
 export const WorkReceiptSchema = Type.Object(
   {
     owner: AddressSchema,
@@ -227,7 +233,8 @@ export const ResultRequestSchema = Type.Object(
 );
 export type ResultRequest = Static<typeof ResultRequestSchema>;
 
-export const ResultOutcomeSchema = Type.Union([Type.Literal('validated')]);
+/** pending: the result passed the checks and waits for another replica to agree (no credit or countersignature yet). */
+export const ResultOutcomeSchema = Type.Union([Type.Literal('validated'), Type.Literal('pending')]);
 
 export const ResultResponseSchema = Type.Object({
   status: ResultOutcomeSchema,

@@ -23,6 +23,8 @@ const env = {
   PORT: '0',
   SURGE_DEMO: '0',
   SURGE_CHAIN: '0',
+  // Its clients all come from 127.0.0.1, where no two replicas of a unit may go.
+  SURGE_REPLICATION: 'off',
   SURGE_LEASE_SECONDS: '2',
   SURGE_COORDINATOR_KEY: generatePrivateKey(),
   SURGE_REQUESTER_TOKENS: 'crash:crash-token',

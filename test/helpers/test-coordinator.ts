@@ -65,7 +65,7 @@ export async function freshPostgresDatabase(prefix = 'surge_test'): Promise<{ ur
 export async function startTestCoordinator(
   overrides: Partial<CoordinatorConfig> = {},
   database: TestDatabase = 'sqlite',
-  extra: Pick<ServerDeps, 'rewards'> = {},
+  extra: Pick<ServerDeps, 'rewards' | 'random'> = {},
 ): Promise<TestCoordinator> {
   const dataDir = mkdtempSync(join(tmpdir(), 'surge-test-'));
   const postgres = database === 'postgres' ? await freshPostgresDatabase() : undefined;
@@ -84,6 +84,8 @@ export async function startTestCoordinator(
     logLevel: 'silent',
     rateLimitPerMinute: 100_000,
     bodyLimitBytes: 4 * 1024 * 1024,
+    // Every owner trusted (single replicas, no quota or canaries) unless a test asks for adaptive replication.
+    trust: { replication: 'off' },
     ...overrides,
   };
   const db = await openDatabase(config.database);
