@@ -29,6 +29,7 @@ import type { Db } from './db/database.ts';
 import { leaseUnit } from './feeder.ts';
 import { HttpError } from './http-error.ts';
 import { registerJobRoutes } from './jobs-routes.ts';
+import { registerLeaseReleaseRoute } from './lease-release.ts';
 import { CoordinatorMetrics } from './metrics.ts';
 import { acceptResult, ownerCredit } from './result-intake.ts';
 import { activeSession, registerSession } from './sessions.ts';
@@ -174,6 +175,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       return { lease: lease ?? null, retryAfterMs: lease ? 0 : kNoWorkRetryMs };
     },
   );
+
+  registerLeaseReleaseRoute(app, { db, now });
 
   app.post<{ Body: ResultRequest }>(
     '/v1/results',

@@ -165,6 +165,17 @@ export const LeaseResponseSchema = Type.Object({
 });
 export type LeaseResponse = { lease: Lease | null; retryAfterMs: number };
 
+/** `POST /v1/leases/:id/release`: the session that holds a lease gives it back before its deadline. */
+export const LeaseReleaseRequestSchema = Type.Object({ session: AddressSchema }, { additionalProperties: false });
+export type LeaseReleaseRequest = Static<typeof LeaseReleaseRequestSchema>;
+
+export const LeaseReleaseResponseSchema = Type.Object({
+  lease: Bytes32Schema,
+  /** False when the lease was no longer out (already judged, or past its deadline): nothing to give back. */
+  released: Type.Boolean(),
+});
+export type LeaseReleaseResponse = Static<typeof LeaseReleaseResponseSchema>;
+
 export const WorkReceiptSchema = Type.Object(
   {
     owner: AddressSchema,
