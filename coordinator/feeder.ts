@@ -9,9 +9,17 @@ import { type Db, dialectOf } from './db/database.ts';
  */
 export async function leaseUnit(
   db: Db,
-  options: { session: string; owner: string; now: number; leaseMs: number; kernels?: readonly KernelName[] | undefined },
+  options: {
+    session: string;
+    owner: string;
+    now: number;
+    leaseMs: number;
+    kernels?: readonly KernelName[] | undefined;
+    /** The most credit (work) per kernel this client finishes within a lease: see lease-sizing.ts. */
+    creditCaps?: readonly { kernel: KernelName; maxCredit: number }[] | undefined;
+  },
 ): Promise<Lease | undefined> {
-  const { session, owner, now, leaseMs, kernels } = options;
+  const { session, owner, now, leaseMs, kernels, creditCaps } = options;
   return db.transaction().execute(async (trx) => {
     const unit = await trx
       .selectFrom('units')
@@ -19,6 +27,9 @@ export async function leaseUnit(
       .select(['units.id', 'units.kernel', 'units.kernel_version', 'units.params', 'units.credit', 'jobs.id as jobId', 'jobs.name', 'jobs.purpose'])
       .where('jobs.status', '=', 'active')
       .$if(kernels !== undefined, (qb) => qb.where('units.kernel', 'in', kernels!))
+      .$if(creditCaps !== undefined && creditCaps.length > 0, (qb) =>
+        qb.where((eb) => eb.and(creditCaps!.map((cap) => eb.or([eb('units.kernel', '!=', cap.kernel), eb('units.credit', '<=', cap.maxCredit)])))),
+      )
       .where((eb) => eb.or([eb('units.state', '=', 'ready'), eb.and([eb('units.state', '=', 'leased'), eb('units.lease_deadline', '<', now)])]))
       // An owner whose result for a unit was invalid never gets that unit again, so one
       // client cannot fail a unit by returning garbage over and over.

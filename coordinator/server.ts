@@ -30,6 +30,7 @@ import { leaseUnit } from './feeder.ts';
 import { HttpError } from './http-error.ts';
 import { registerJobRoutes } from './jobs-routes.ts';
 import { registerLeaseReleaseRoute } from './lease-release.ts';
+import { leaseCreditCaps } from './lease-sizing.ts';
 import { CoordinatorMetrics } from './metrics.ts';
 import { acceptResult, ownerCredit } from './result-intake.ts';
 import { activeSession, registerSession } from './sessions.ts';
@@ -164,7 +165,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     async (request) => {
       const at = now();
       const session = await activeSession(db, request.body.session, at);
-      const ask = () => leaseUnit(db, { session: session.address, owner: session.owner, now: at, leaseMs: config.leaseMs, kernels: request.body.kernels });
+      const creditCaps = request.body.speeds && leaseCreditCaps(request.body.speeds, config.leaseMs);
+      const ask = () =>
+        leaseUnit(db, { session: session.address, owner: session.owner, now: at, leaseMs: config.leaseMs, kernels: request.body.kernels, creditCaps });
       let lease = await ask();
       if (!lease && config.demo) {
         await ensureDemoWork(db, config.demo);

@@ -2,6 +2,7 @@ import { ApiError } from '../errors/api-error.ts';
 import type {
   ErrorResponse,
   InfoResponse,
+  LeaseReleaseResponse,
   LeaseRequest,
   LeaseResponse,
   OwnerCreditResponse,
@@ -28,6 +29,11 @@ export class CoordinatorClient {
 
   lease(body: LeaseRequest): Promise<LeaseResponse> {
     return this.request('POST', '/v1/leases', body);
+  }
+
+  /** Gives a lease back before its deadline, so its unit goes to someone else at once. */
+  releaseLease(lease: string, session: string): Promise<LeaseReleaseResponse> {
+    return this.request('POST', `/v1/leases/${lease}/release`, { session });
   }
 
   submitResult(body: ResultRequest): Promise<ResultResponse> {

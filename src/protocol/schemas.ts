@@ -139,6 +139,15 @@ export const LeaseRequestSchema = Type.Object(
     backends: Type.Array(BackendSchema, { minItems: 1, maxItems: 2, uniqueItems: true }),
     /** The kernels this worker should get (by calibration: where its backend is the faster one); all when absent. */
     kernels: Type.Optional(Type.Array(KernelNameSchema, { minItems: 1, maxItems: kernelNames.length, uniqueItems: true })),
+    /**
+     * This worker's measured speed per kernel at its limits, in work-estimate operations per
+     * second: the coordinator offers only units it will finish before the lease's deadline.
+     */
+    speeds: Type.Optional(
+      Type.Array(Type.Object({ kernel: KernelNameSchema, opsPerSecond: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }), {
+        maxItems: kernelNames.length,
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,7 +1,8 @@
 import { css, html, LitElement } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { ContributorController, type ContributorSnapshot } from '../contributor/contributor-controller.ts';
-import { defaultSettings, loadSettings, openSurgeDb, type Settings, saveSettings } from '../storage/surge-db.ts';
+import { deviceDefaults } from '../contributor/device-defaults.ts';
+import { loadSettings, openSurgeDb, type Settings, saveSettings } from '../storage/surge-db.ts';
 import './surge-consent.ts';
 import './surge-settings.ts';
 import './surge-status.ts';
@@ -14,7 +15,7 @@ import './surge-status.ts';
 export class SurgeApp extends LitElement {
   @property() coordinator = location.origin;
   @state() private snapshot?: ContributorSnapshot;
-  @state() private settings: Settings = defaultSettings;
+  @state() private settings: Settings = deviceDefaults();
   @state() private consented = false;
   private controller?: ContributorController;
 
@@ -27,7 +28,7 @@ export class SurgeApp extends LitElement {
   override async connectedCallback() {
     super.connectedCallback();
     const db = await openSurgeDb();
-    this.settings = await loadSettings(db);
+    this.settings = await loadSettings(db, deviceDefaults());
     this.controller = new ContributorController({ coordinatorUrl: this.coordinator, db });
     this.controller.addEventListener('change', () => {
       this.snapshot = this.controller!.snapshot;
@@ -57,6 +58,7 @@ export class SurgeApp extends LitElement {
   private async saveSettings(event: CustomEvent<Settings>) {
     this.settings = event.detail;
     await saveSettings(await openSurgeDb(), event.detail);
+    this.controller?.applySettings(event.detail);
   }
 }
 
