@@ -208,7 +208,7 @@ export class ContributorController extends EventTarget {
       ...(active && (holds.length > 0 || wasHeld) ? { state: holds.length > 0 ? 'held' : 'running' } : {}),
     });
     if (holds.length > 0) this.wakeWorkers();
-    else this.wakeAll();
+    else if (wasHeld) this.wakeAll();
   }
 
   /** The duty-cycle limit of a backend now: the setting, halved under serious pressure. */

@@ -121,6 +121,8 @@ describe('contributing from the page', () => {
         }),
     );
     expect(stored).toBeGreaterThanOrEqual(2);
+    // The page says why they wait.
+    expect(await page.getByTestId('waiting-reason').textContent()).toContain('could not be reached');
     const validatedBefore = await count(page, 'validated');
 
     await page.unroute('**/v1/results');

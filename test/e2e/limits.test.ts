@@ -140,6 +140,22 @@ describe('limits that hold', () => {
     await page.context().close();
   }, 90_000);
 
+  it('holds the GPU limit, resting between submits', async () => {
+    const page = await openPage();
+    await page.getByLabel('Compute on').selectOption('webgpu');
+    await setNumber(page, 'GPU limit (%)', 50);
+    await page.getByRole('button', { name: 'Start contributing' }).click();
+    await expect.poll(() => page.getByTestId('backend').textContent(), { timeout: 30_000 }).toBe('WebGPU');
+    await expect.poll(() => page.getByTestId('unit').count(), { timeout: 30_000, interval: 100 }).toBe(1);
+    // The first step compiles the pipeline (over a second on SwiftShader), and its rest makes up
+    // for it: measure from the steps after.
+    await expect.poll(() => computeCount(page), { timeout: 20_000, interval: 100 }).toBeGreaterThanOrEqual(4);
+    const half = await measureDuty(page, 3000);
+    console.info(`measured GPU duty cycle at a 50% limit: ${(half * 100).toFixed(1)}%`);
+    expect(Math.abs(half - 0.5)).toBeLessThan(0.1);
+    await page.context().close();
+  }, 60_000);
+
   it('contributes from one tab of a browser at a time; closing it hands over to the other', async () => {
     const context = await browser.newContext();
     const first = await openPage(context);
