@@ -78,9 +78,13 @@ export interface ContributorOptions {
   createWorker?: CreateWorker;
 }
 
-/** A unit is given back when its measured remaining time, times this, plus the slack, would pass its deadline. */
-const kDeadlineMargin = 1.2;
-const kDeadlineSlackMs = 2000;
+/**
+ * A unit is given back when its measured remaining time, times this, plus the slack, would
+ * pass its deadline. Giving back loses the work done, so only when the deadline is clearly
+ * out of reach; a result a little late is still accepted while nobody else took the unit.
+ */
+const kDeadlineMargin = 1;
+const kDeadlineSlackMs = 1000;
 
 /** After this many GPU failures in a row, the GPU lane computes on WASM instead. */
 const kMaxGpuFailures = 3;
@@ -227,6 +231,8 @@ export class ContributorController extends EventTarget {
       lane.retired = true;
       void lane.worker.wake().catch(() => undefined);
     }
+    // A retired lane that is paused or waiting for work ends now, leaving its unit to the others.
+    if (live.length > want) this.wakeAll();
     for (let i = live.length; i < want; i++) {
       const lane = await pool.addLane('wasm');
       this.cpuLanes.push(lane);
@@ -571,7 +577,7 @@ export class ContributorController extends EventTarget {
       if (this.halted) {
         await this.saveCheckpoint(stored, await worker.checkpoint());
         lastCheckpoint = performance.now();
-        if (!(await this.waitWhileHalted(stored, () => speed.remainingMs(progress, this.limitFor(backend))))) {
+        if (!(await this.waitWhileHalted(stored, lane, () => speed.remainingMs(progress, this.limitFor(backend))))) {
           await worker.cancel();
           return undefined;
         }
@@ -618,10 +624,11 @@ export class ContributorController extends EventTarget {
 
   /**
    * Waits while paused or held. Returns false when the lease was given back because, held
-   * this long, the unit can no longer finish before its deadline, or when stopping.
+   * this long, the unit can no longer finish before its deadline, or when stopping or the
+   * lane ends (its checkpoint is saved, for another lane or the next start).
    */
-  private async waitWhileHalted(stored: StoredLease, remainingMs: () => number | undefined): Promise<boolean> {
-    while (this.halted && !this.stopped) {
+  private async waitWhileHalted(stored: StoredLease, lane: Lane, remainingMs: () => number | undefined): Promise<boolean> {
+    while (this.halted && !this.stopped && !lane.retired) {
       const remaining = remainingMs();
       if (this.missesDeadline(stored, remaining)) {
         await this.giveBack(stored, 'held back this long, it would not finish before its deadline');
@@ -630,7 +637,7 @@ export class ContributorController extends EventTarget {
       const spare = remaining === undefined ? undefined : this.deadlineOnPageClock(stored) - performance.now() - remaining * kDeadlineMargin - kDeadlineSlackMs;
       await this.sleepUntilWoken(spare === undefined ? undefined : Math.max(250, spare));
     }
-    return !this.stopped;
+    return !this.stopped && !lane.retired;
   }
 
   /** Gives a lease back to the coordinator (its unit goes to someone else at once) and forgets it here. */
