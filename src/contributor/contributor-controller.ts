@@ -62,6 +62,8 @@ export interface ContributorSnapshot {
 
 /** One compute step's budget: a pause takes effect within about this long. */
 const kStepBudgetMs = 200;
+/** The shortest CPU step, at low limits: long enough that messaging a worker costs little. */
+const kMinStepBudgetMs = 50;
 /** A GPU step's budget: about one submit (DESIGN.md, Kernels), so the GPU limit rests between submits. */
 const kGpuStepBudgetMs = 100;
 /** User Timing measure of each step's compute, for DevTools and the duty-cycle tests. */
@@ -563,7 +565,6 @@ export class ContributorController extends EventTarget {
         lane.id,
       );
     await worker.start({ spec, backend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });
-    const budgetMs = backend === 'webgpu' ? kGpuStepBudgetMs : kStepBudgetMs;
     const speed = new UnitSpeed();
     let progress = 0;
     let lastCheckpoint = performance.now();
@@ -583,8 +584,11 @@ export class ContributorController extends EventTarget {
         }
         continue;
       }
+      const limit = this.limitFor(backend);
+      // Shorter slices at a lower CPU limit: the same share of the time in shorter bursts.
+      const budgetMs = backend === 'webgpu' ? kGpuStepBudgetMs : Math.max(kMinStepBudgetMs, kStepBudgetMs * limit);
       const started = performance.now();
-      const step = await worker.throttledStep(budgetMs, this.limitFor(backend));
+      const step = await worker.throttledStep(budgetMs, limit);
       this.measureCompute(started, step, lane, backend, lease.unitId);
       speed.record(progress, step.progress, step.busyMs);
       progress = step.progress;
