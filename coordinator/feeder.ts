@@ -16,6 +16,8 @@ export interface LeaseOptions {
   now: number;
   leaseMs: number;
   kernels?: readonly KernelName[] | undefined;
+  /** The most credit (work) per kernel this client finishes within a lease: see lease-sizing.ts. */
+  creditCaps?: readonly { kernel: KernelName; maxCredit: number }[] | undefined;
   trust?: TrustConfig;
   /** The feeder's randomness (canary draws, re-checks of trusted owners); tests fix it. */
   random?: () => number;
@@ -88,7 +90,7 @@ const leaseColumns = [
 ] as const;
 
 async function leaseReplica(db: Db, options: LeaseOptions, trust: TrustConfig, random: () => number): Promise<Lease | undefined> {
-  const { owner, address, now, kernels } = options;
+  const { owner, address, now, kernels, creditCaps } = options;
   return db.transaction().execute(async (trx) => {
     const unit = await trx
       .selectFrom('units')
@@ -97,6 +99,9 @@ async function leaseReplica(db: Db, options: LeaseOptions, trust: TrustConfig, r
       .where('jobs.status', '=', 'active')
       .where('units.canary', '=', 0)
       .$if(kernels !== undefined, (qb) => qb.where('units.kernel', 'in', kernels!))
+      .$if(creditCaps !== undefined && creditCaps.length > 0, (qb) =>
+        qb.where((eb) => eb.and(creditCaps!.map((cap) => eb.or([eb('units.kernel', '!=', cap.kernel), eb('units.credit', '<=', cap.maxCredit)])))),
+      )
       .where((eb) => eb.or([eb('units.state', '=', 'ready'), eb.and([eb('units.state', '=', 'leased'), eb('units.lease_deadline', '<', now)])]))
       .where((eb) => eb.not(eb.exists(replicasOfThisHost(eb, owner, address, now))))
       .orderBy('jobs.priority', 'desc')

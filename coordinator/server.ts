@@ -43,6 +43,8 @@ import { leaseUnit } from './feeder.ts';
 import { HttpError } from './http-error.ts';
 import { registerJobRoutes } from './jobs-routes.ts';
 import { extendLease } from './lease-heartbeat.ts';
+import { registerLeaseReleaseRoute } from './lease-release.ts';
+import { leaseCreditCaps } from './lease-sizing.ts';
 import { CoordinatorMetrics } from './metrics.ts';
 import { registerNetworkRoutes } from './network-routes.ts';
 import { linkOwner } from './owner-links.ts';
@@ -236,6 +238,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const at = now();
       const session = await activeSession(db, request.body.session, at);
       limit(reply, session.address, session.owner);
+      const creditCaps = request.body.speeds && leaseCreditCaps(request.body.speeds, config.leaseMs);
       const ask = () =>
         leaseUnit(db, {
           session: session.address,
@@ -244,6 +247,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           now: at,
           leaseMs: config.leaseMs,
           kernels: request.body.kernels,
+          creditCaps,
           trust,
           ...(deps.random ? { random: deps.random } : {}),
         });
@@ -280,6 +284,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       });
     },
   );
+
+  registerLeaseReleaseRoute(app, { db, now });
 
   app.post<{ Body: ResultRequest }>(
     '/v1/results',

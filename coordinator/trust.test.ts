@@ -247,7 +247,7 @@ describe.each(testDatabases)('trust on $name', ({ name: database, skip }) => {
     expect(granted.at(-1)).toBe(0);
     coordinator.clock.now += 3_600_000;
     const next = (await lease(alice))!;
-    expect(Number((await send(alice, next, correct(next), 3)).json().credit)).toBe(Math.min(unit, 5));
+    expect(Number((await send(alice, next, correct(next), 4)).json().credit)).toBe(Math.min(unit, 5));
     expect(await credit(alice)).toBe(5 + Math.min(unit, 5));
   });
 

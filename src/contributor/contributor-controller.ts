@@ -5,22 +5,28 @@ import { KernelError } from '../errors/kernel-error.ts';
 import { errorMessage, SurgeError } from '../errors/surge-error.ts';
 import { registerErrorTransfer } from '../errors/worker-transfer.ts';
 import { adapterLabel } from '../gpu/gpu-context.ts';
+import { kernelDefinitions } from '../kernels/registry.ts';
 import type { ReceiptDomain } from '../protocol/receipt.ts';
-import type { Backend, InfoResponse, KernelName, WorkSpec } from '../protocol/schemas.ts';
+import type { Backend, InfoResponse, KernelName, LeaseRequest, WorkSpec } from '../protocol/schemas.ts';
 import { loadSettings, type Settings, type StoredLease, type StoredSession, type SurgeDb } from '../storage/surge-db.ts';
 import { loadOrCreateOwnerKey, ownerAccount } from '../wallet/owner-key.ts';
 import { signWorkReceipt } from '../wallet/receipt-signer.ts';
 import { createSession, currentSession, hasSessionKey, sessionSigner } from '../wallet/session-keys.ts';
-import type { BackendProbe } from '../worker/kernel-worker-api.ts';
+import type { BackendProbe, ThrottledStep } from '../worker/kernel-worker-api.ts';
 import { calibrate, gpuFasterKernels } from './calibration.ts';
 import { CoordinatorClient } from './coordinator-client.ts';
-import { Outbox } from './outbox.ts';
+import { deviceDefaults } from './device-defaults.ts';
+import { clampLimit } from './duty-cycle.ts';
+import { type Hold, LimitMonitor, type LimitReadings } from './limit-monitor.ts';
+import { type FlushReport, Outbox } from './outbox.ts';
+import { TabLock } from './tab-lock.ts';
 import { type CreateWorker, defaultCpuWorkers, type Lane, WorkerPool } from './worker-pool.ts';
 
 /** How often a running unit's lease is extended (leases last minutes: SURGE_LEASE_SECONDS). */
 const kHeartbeatMs = 60_000;
 
-export type ContributorState = 'idle' | 'starting' | 'running' | 'paused' | 'waiting' | 'error';
+/** `held`: a limit holds computing back (see `holds`); `standby`: another tab of this browser contributes. */
+export type ContributorState = 'idle' | 'starting' | 'running' | 'paused' | 'held' | 'standby' | 'waiting' | 'error';
 
 /** Everything the page shows about the contribution; replaced whole on every change. */
 /** A unit being computed by one lane of the worker pool. */
@@ -56,12 +62,24 @@ export interface ContributorSnapshot {
   rejected: number;
   credit: string;
   waitingResults: number;
+  /** Why results wait in the outbox (the last send's error), when they do. */
+  waitingReason?: string;
+  /** The limits holding computing back now (tab hidden, input, battery, pressure). */
+  holds: Hold[];
+  /** Battery and Compute Pressure as this browser reports them, or 'unsupported'. */
+  limits: LimitReadings;
   owner?: Address;
   notice?: string;
 }
 
 /** One compute step's budget: a pause takes effect within about this long. */
 const kStepBudgetMs = 200;
+/** The shortest CPU step, at low limits: long enough that messaging a worker costs little. */
+const kMinStepBudgetMs = 50;
+/** A GPU step's budget: about one submit (DESIGN.md, Kernels), so the GPU limit rests between submits. */
+const kGpuStepBudgetMs = 100;
+/** User Timing measure of each step's compute, for DevTools and the duty-cycle tests. */
+export const kComputeMeasure = 'surge:compute';
 /** Checkpoints go to IndexedDB at least this often while computing. */
 const kCheckpointEveryMs = 5000;
 /** How often the outbox is retried while results wait. */
@@ -76,12 +94,15 @@ export interface ContributorOptions {
   partner?: string;
   /** Settings that override the stored ones for this run (the widget's low defaults, the headless runner's flags). */
   settings?: Partial<Settings>;
-  /**
-   * CPU limit in percent of each worker's time: after each compute step the lane rests in
-   * proportion (a duty cycle). Undefined or 100: no rest.
-   */
-  cpuLimitPercent?: number;
 }
+
+/**
+ * A unit is given back when its measured remaining time, times this, plus the slack, would
+ * pass its deadline. Giving back loses the work done, so only when the deadline is clearly
+ * out of reach; a result a little late is still accepted while nobody else took the unit.
+ */
+const kDeadlineMargin = 1;
+const kDeadlineSlackMs = 1000;
 
 /** After this many GPU failures in a row, the GPU lane computes on WASM instead. */
 const kMaxGpuFailures = 3;
@@ -108,7 +129,12 @@ export class ContributorController extends EventTarget {
     rejected: 0,
     credit: '0',
     waitingResults: 0,
+    holds: [],
+    limits: { battery: 'unknown', pressure: 'unknown', backoff: 1 },
   };
+
+  /** The settings in force; `applySettings` changes them live. */
+  settings: Settings = deviceDefaults();
 
   private readonly client: CoordinatorClient;
   private readonly outbox: Outbox;
@@ -123,6 +149,12 @@ export class ContributorController extends EventTarget {
   private readonly activeLeases = new Set<string>();
   private outboxTimer: ReturnType<typeof setInterval> | undefined;
   private loop: Promise<void> | undefined;
+  private tabLock: TabLock | undefined;
+  private monitor: LimitMonitor | undefined;
+  private readonly cpuLanes: Lane[] = [];
+  private measures = 0;
+  /** Measured speeds at 100%, in work-estimate operations per second, by `backend|kernel`. */
+  private readonly speeds = new Map<string, number>();
 
   constructor(private readonly options: ContributorOptions) {
     super();
@@ -150,6 +182,7 @@ export class ContributorController extends EventTarget {
     this.stopped = false;
     this.paused = false;
     this.update({ state: 'starting', notice: undefined });
+    this.tabLock = new TabLock();
     this.loop = this.run().catch((error) => this.fail(error));
     this.outboxTimer = setInterval(() => void this.flushOutbox(), kOutboxPollMs);
     return Promise.resolve();
@@ -160,18 +193,90 @@ export class ContributorController extends EventTarget {
     if (this.snapshot.state === 'idle' || this.snapshot.state === 'error') return;
     this.paused = true;
     this.update({ state: 'paused' });
+    this.wakeWorkers();
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.update({ state: 'running' });
+    this.update({ state: this.activeState() });
     this.wakeAll();
+  }
+
+  /**
+   * New settings, applied live: the CPU and GPU limits from the next step, the idle, hidden
+   * and battery limits at once, and the number of CPU workers by adding or ending workers.
+   * The backend applies the next time contributing starts.
+   */
+  applySettings(settings: Settings): void {
+    const workersBefore = this.settings.cpuWorkers;
+    // This run's overrides (the widget's, the headless runner's) still hold.
+    settings = { ...settings, ...this.options.settings };
+    this.settings = settings;
+    this.monitor?.update(settings);
+    if (settings.cpuWorkers !== workersBefore) void this.resizeCpuLanes().catch((error) => this.fail(error));
+  }
+
+  /** Computing is held back: paused by the visitor, or by a limit. */
+  private get halted(): boolean {
+    return this.paused || this.snapshot.holds.length > 0;
+  }
+
+  /** The state while the loop runs and does not wait for work. */
+  private activeState(): ContributorState {
+    return this.paused ? 'paused' : this.snapshot.holds.length > 0 ? 'held' : 'running';
+  }
+
+  /** Ends the rests in progress in every worker, so a pause or hold takes effect now. */
+  private wakeWorkers(): void {
+    for (const lane of this.pool?.lanes ?? []) void lane.worker.wake().catch(() => undefined);
+  }
+
+  private onLimitsChanged(monitor: LimitMonitor): void {
+    const wasHeld = this.snapshot.holds.length > 0;
+    const holds = monitor.holds;
+    const active = ['running', 'waiting', 'held'].includes(this.snapshot.state) && !this.paused;
+    this.update({
+      holds,
+      limits: monitor.readings,
+      ...(active && (holds.length > 0 || wasHeld) ? { state: holds.length > 0 ? 'held' : 'running' } : {}),
+    });
+    if (holds.length > 0) this.wakeWorkers();
+    else if (wasHeld) this.wakeAll();
+  }
+
+  /** The duty-cycle limit of a backend now: the setting, halved under serious pressure. */
+  private limitFor(backend: Backend): number {
+    const percent = backend === 'webgpu' ? this.settings.gpuLimit : this.settings.cpuLimit;
+    return clampLimit((percent / 100) * this.snapshot.limits.backoff);
+  }
+
+  /** Adds CPU workers, or ends some after they checkpoint, to match the setting. */
+  private async resizeCpuLanes(): Promise<void> {
+    const pool = this.pool;
+    if (!pool || this.stopped || this.settings.backend === 'webgpu') return;
+    const want = Math.max(1, this.settings.cpuWorkers ?? defaultCpuWorkers());
+    const live = this.cpuLanes.filter((lane) => !lane.retired);
+    for (const lane of live.slice(want)) {
+      lane.retired = true;
+      void lane.worker.wake().catch(() => undefined);
+    }
+    // A retired lane that is paused or waiting for work ends now, leaving its unit to the others.
+    if (live.length > want) this.wakeAll();
+    for (let i = live.length; i < want; i++) {
+      const lane = await pool.addLane('wasm');
+      this.cpuLanes.push(lane);
+      void this.runLane(lane).catch((error) => this.fail(error));
+    }
+    this.showLanes();
   }
 
   /** Stops everything and ends the workers; leases in progress stay in IndexedDB for next time. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.tabLock?.release();
+    this.monitor?.stop();
+    this.wakeWorkers();
     this.wakeAll();
     clearInterval(this.outboxTimer);
     await this.loop;
@@ -195,6 +300,8 @@ export class ContributorController extends EventTarget {
   private fail(error: unknown): void {
     console.error(error);
     this.stopped = true;
+    this.tabLock?.release();
+    this.monitor?.stop();
     this.wakeAll();
     clearInterval(this.outboxTimer);
     this.pool?.terminate();
@@ -204,8 +311,19 @@ export class ContributorController extends EventTarget {
   }
 
   private async run(): Promise<void> {
+    const holder = await this.tabLock!.acquire(() =>
+      this.update({ state: 'standby', notice: 'Another tab of this browser is contributing. This tab takes over when that one closes.' }),
+    );
+    if (!holder || this.stopped) return;
+    this.update({ state: 'starting', notice: undefined });
     this.info = await this.client.info();
-    const settings = { ...(await loadSettings(this.options.db)), ...this.options.settings };
+    const settings = { ...(await loadSettings(this.options.db, deviceDefaults())), ...this.options.settings };
+    this.settings = settings;
+    const monitor = new LimitMonitor(settings);
+    this.monitor = monitor;
+    monitor.addEventListener('change', () => this.onLimitsChanged(monitor));
+    await monitor.start();
+    this.onLimitsChanged(monitor);
     const pool = new WorkerPool(this.options.createWorker);
     this.pool = pool;
     const { probe, worker: first } = await pool.probe();
@@ -218,12 +336,13 @@ export class ContributorController extends EventTarget {
       const cpuWorkers = Math.max(1, settings.cpuWorkers ?? defaultCpuWorkers());
       // The probe opened a GPU device in this worker; as a CPU worker it needs none.
       await first.releaseGpu();
-      await pool.addLane('wasm', undefined, first);
-      for (let i = 1; i < cpuWorkers; i++) await pool.addLane('wasm');
+      this.cpuLanes.length = 0;
+      this.cpuLanes.push(await pool.addLane('wasm', undefined, first));
+      for (let i = 1; i < cpuWorkers; i++) this.cpuLanes.push(await pool.addLane('wasm'));
       if (settings.backend === 'auto' && probe.webgpu.available) laneRuns.push(this.calibrateThenRunGpuLane(pool, probe));
     }
     this.showLanes();
-    this.update({ state: 'running' });
+    this.update({ state: this.activeState() });
     await this.refreshCredit();
     await this.flushOutbox();
     laneRuns.push(...pool.lanes.map((lane) => this.runLane(lane)));
@@ -242,7 +361,12 @@ export class ContributorController extends EventTarget {
    */
   private async calibrateThenRunGpuLane(pool: WorkerPool, probe: BackendProbe): Promise<void> {
     const worker = await pool.spawn();
-    const gpuKernels = gpuFasterKernels(await calibrate(this.options.db, worker, probe));
+    const records = await calibrate(this.options.db, worker, probe);
+    for (const record of records) {
+      if (record.wasm > 0) this.speeds.set(`wasm|${record.kernel}`, record.wasm);
+      if (record.webgpu > 0) this.speeds.set(`webgpu|${record.kernel}`, record.webgpu);
+    }
+    const gpuKernels = gpuFasterKernels(records);
     if (gpuKernels.length === 0 || this.stopped) {
       pool.retire(worker);
       return;
@@ -271,8 +395,8 @@ export class ContributorController extends EventTarget {
   /** One lane's loop: lease, compute, queue the result; until stopped. */
   private async runLane(lane: Lane): Promise<void> {
     let gpuFailures = 0;
-    while (!this.stopped) {
-      if (this.paused) {
+    while (!this.stopped && !lane.retired) {
+      if (this.halted) {
         await this.sleepUntilWoken();
         continue;
       }
@@ -292,6 +416,10 @@ export class ContributorController extends EventTarget {
         this.showUnit(undefined, lane.id);
       }
       await this.flushOutbox();
+    }
+    if (lane.retired) {
+      this.pool?.removeLane(lane);
+      this.showLanes();
     }
   }
 
@@ -366,7 +494,7 @@ export class ContributorController extends EventTarget {
       if (!answer.lease) {
         this.update({ state: 'waiting', notice: 'No work is available right now; asking again shortly.' });
         await this.sleepUntilWoken(answer.retryAfterMs);
-        if (!this.paused && !this.stopped) this.update({ state: 'running', notice: undefined });
+        if (!this.stopped) this.update({ state: this.activeState(), notice: undefined });
         return undefined;
       }
       const session = this.session!;
@@ -377,20 +505,38 @@ export class ContributorController extends EventTarget {
         receivedAt: new Date().toISOString(),
       };
       await db.put('leases', stored);
-      if (this.snapshot.state === 'waiting') this.update({ state: 'running', notice: undefined });
+      if (this.snapshot.state === 'waiting') this.update({ state: this.activeState(), notice: undefined });
       return stored;
     } catch (error) {
       // The coordinator is down or the network is: wait and ask again, computing nothing.
       if (!(error instanceof ApiError && error.retryable)) throw error;
       this.update({ state: 'waiting', notice: `${error.shortMessage} Trying again shortly.` });
       await this.sleepUntilWoken(5000);
-      if (!this.paused && !this.stopped) this.update({ state: 'running' });
+      if (!this.stopped) this.update({ state: this.activeState() });
       return undefined;
     }
   }
 
-  private leaseRequest(lane: Lane) {
-    return { session: this.session!.address, backends: [lane.backend], ...(lane.kernels ? { kernels: lane.kernels } : {}) };
+  /** A lease request for a lane, with its measured speeds at its limit now, so the coordinator offers only units it finishes in time. */
+  private leaseRequest(lane: Lane): LeaseRequest {
+    const limit = this.limitFor(lane.backend);
+    const speeds = [...this.speeds]
+      .filter(([key]) => key.startsWith(`${lane.backend}|`))
+      .map(([key, opsPerSecond]) => ({ kernel: key.slice(key.indexOf('|') + 1) as KernelName, opsPerSecond: opsPerSecond * limit }))
+      .filter((speed) => (!lane.kernels || lane.kernels.includes(speed.kernel)) && speed.opsPerSecond > 0);
+    return {
+      session: this.session!.address,
+      backends: [lane.backend],
+      ...(lane.kernels ? { kernels: lane.kernels } : {}),
+      ...(speeds.length > 0 ? { speeds } : {}),
+    };
+  }
+
+  private recordSpeed(backend: Backend, stored: StoredLease, speed: UnitSpeed): void {
+    const perMs = speed.progressPerMs();
+    if (perMs === undefined) return;
+    const plan = (kernelDefinitions[stored.lease.kernel].plan as (params: WorkSpec['params']) => { operations: number })(stored.lease.params);
+    this.speeds.set(`${backend}|${stored.lease.kernel}`, plan.operations * perMs * 1000);
   }
 
   /**
@@ -479,26 +625,42 @@ export class ContributorController extends EventTarget {
         lane.id,
       );
     await worker.start({ spec, backend, ...(stored.checkpoint ? { checkpoint: stored.checkpoint } : {}) });
+    const speed = new UnitSpeed();
     let progress = 0;
     let lastCheckpoint = performance.now();
     show(progress);
     while (progress < 1) {
-      if (this.stopped) {
+      if (this.stopped || lane.retired) {
         await this.saveCheckpoint(stored, await worker.checkpoint());
         await worker.cancel();
         return undefined;
       }
-      if (this.paused) {
+      if (this.halted) {
         await this.saveCheckpoint(stored, await worker.checkpoint());
         lastCheckpoint = performance.now();
-        await this.sleepUntilWoken();
+        if (!(await this.waitWhileHalted(stored, lane, () => speed.remainingMs(progress, this.limitFor(backend))))) {
+          await worker.cancel();
+          return undefined;
+        }
         continue;
       }
-      const stepStart = performance.now();
-      progress = await worker.step(kStepBudgetMs);
+      const limit = this.limitFor(backend);
+      // Shorter slices at a lower CPU limit: the same share of the time in shorter bursts.
+      const budgetMs = backend === 'webgpu' ? kGpuStepBudgetMs : Math.max(kMinStepBudgetMs, kStepBudgetMs * limit);
+      const started = performance.now();
+      const step = await worker.throttledStep(budgetMs, limit);
+      this.measureCompute(started, step, lane, backend, lease.unitId);
+      speed.record(progress, step.progress, step.busyMs);
+      progress = step.progress;
       show(progress);
-      await this.restForCpuLimit(performance.now() - stepStart);
-      if (progress < 1 && performance.now() - lastCheckpoint > kCheckpointEveryMs) {
+      if (progress >= 1) break;
+      this.recordSpeed(backend, stored, speed);
+      if (this.missesDeadline(stored, speed.remainingMs(progress, this.limitFor(backend)))) {
+        await worker.cancel();
+        await this.giveBack(stored, 'at the current limits it would not finish before its deadline');
+        return undefined;
+      }
+      if (performance.now() - lastCheckpoint > kCheckpointEveryMs) {
         await this.saveCheckpoint(stored, await worker.checkpoint());
         lastCheckpoint = performance.now();
       }
@@ -506,11 +668,52 @@ export class ContributorController extends EventTarget {
     return worker.finish();
   }
 
-  /** The duty cycle of the CPU limit: rest `busy × (100 / limit − 1)`; pause or stop cut it short. */
-  private async restForCpuLimit(busyMs: number): Promise<void> {
-    const limit = this.options.cpuLimitPercent;
-    if (limit === undefined || limit >= 100 || this.paused || this.stopped) return;
-    await this.sleepUntilWoken(busyMs * (100 / Math.max(1, limit) - 1));
+  /** A User Timing measure of one step's compute, which DevTools shows and the duty-cycle tests read. */
+  private measureCompute(start: number, step: ThrottledStep, lane: Lane, backend: Backend, unit: number): void {
+    const detail = { lane: lane.id, backend, unit, restMs: step.restMs, calledMs: performance.now() - start };
+    performance.measure(kComputeMeasure, { start, duration: step.busyMs, detail });
+    // Bounded: observers see every measure; the timeline keeps the latest few hundred.
+    if (++this.measures % 500 === 0) performance.clearMeasures(kComputeMeasure);
+  }
+
+  /** True when the rest of the unit, at the speed measured and the limits now, ends after its deadline. */
+  private missesDeadline(stored: StoredLease, remainingMs: number | undefined): boolean {
+    if (remainingMs === undefined) return false;
+    return performance.now() + remainingMs * kDeadlineMargin + kDeadlineSlackMs > this.deadlineOnPageClock(stored);
+  }
+
+  private deadlineOnPageClock(stored: StoredLease): number {
+    return performance.now() + (Date.parse(stored.lease.deadline) - Date.now());
+  }
+
+  /**
+   * Waits while paused or held. Returns false when the lease was given back because, held
+   * this long, the unit can no longer finish before its deadline, or when stopping or the
+   * lane ends (its checkpoint is saved, for another lane or the next start).
+   */
+  private async waitWhileHalted(stored: StoredLease, lane: Lane, remainingMs: () => number | undefined): Promise<boolean> {
+    while (this.halted && !this.stopped && !lane.retired) {
+      const remaining = remainingMs();
+      if (this.missesDeadline(stored, remaining)) {
+        await this.giveBack(stored, 'held back this long, it would not finish before its deadline');
+        return false;
+      }
+      const spare = remaining === undefined ? undefined : this.deadlineOnPageClock(stored) - performance.now() - remaining * kDeadlineMargin - kDeadlineSlackMs;
+      await this.sleepUntilWoken(spare === undefined ? undefined : Math.max(250, spare));
+    }
+    return !this.stopped && !lane.retired;
+  }
+
+  /** Gives a lease back to the coordinator (its unit goes to someone else at once) and forgets it here. */
+  private async giveBack(stored: StoredLease, why: string): Promise<void> {
+    await this.options.db.delete('leases', stored.lease.id);
+    this.update({ notice: `Gave back unit #${stored.lease.unitId}: ${why}.` });
+    try {
+      await this.client.releaseLease(stored.lease.id, stored.session.address);
+    } catch (error) {
+      // Unreachable or refused: the lease simply runs out at its deadline.
+      if (!(error instanceof ApiError)) throw error;
+    }
   }
 
   private async saveCheckpoint(stored: StoredLease, checkpoint: Uint8Array): Promise<void> {
@@ -543,7 +746,7 @@ export class ContributorController extends EventTarget {
   private async flushOutbox(): Promise<void> {
     try {
       const report = await this.outbox.flush();
-      const patch: Partial<ContributorSnapshot> = { waitingResults: report.waiting };
+      const patch: Partial<ContributorSnapshot> = { waitingResults: report.waiting, waitingReason: report.waiting > 0 ? waitingReason(report) : undefined };
       if (report.rejected.length > 0) {
         patch.rejected = this.snapshot.rejected + report.rejected.length;
         patch.notice = `A result was refused: ${report.rejected.at(-1)!.error.shortMessage}`;
@@ -584,8 +787,42 @@ function deviceLabel(backends: Backend[], probe: BackendProbe): string {
   return backends.includes('wasm') ? `${gpu} and ${cpu}` : gpu;
 }
 
+function waitingReason(report: FlushReport): string {
+  const why = report.lastError ?? 'Not sent yet.';
+  if (report.nextTryAt === undefined) return why;
+  const seconds = Math.max(1, Math.round((report.nextTryAt - Date.now()) / 1000));
+  return `${why} Next try in about ${seconds} s.`;
+}
+
 function toBase64(bytes: Uint8Array): string {
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
+}
+
+/**
+ * A unit's measured speed: progress per millisecond of compute, the first step (warm-up,
+ * compiling) left out. `remainingMs` is the wall time the rest needs at a duty-cycle limit.
+ */
+class UnitSpeed {
+  private busyMs = 0;
+  private progress = 0;
+  private steps = 0;
+
+  record(before: number, after: number, busyMs: number): void {
+    if (this.steps++ === 0) return;
+    this.busyMs += busyMs;
+    this.progress += after - before;
+  }
+
+  /** Progress per millisecond of compute; undefined until about 300 ms were measured. */
+  progressPerMs(): number | undefined {
+    if (this.busyMs < 300 || this.progress <= 0) return undefined;
+    return this.progress / this.busyMs;
+  }
+
+  remainingMs(progress: number, limit: number): number | undefined {
+    const perMs = this.progressPerMs();
+    return perMs === undefined ? undefined : (1 - progress) / perMs / limit;
+  }
 }

@@ -3,6 +3,7 @@ import type {
   ErrorResponse,
   InfoResponse,
   LeaseHeartbeatResponse,
+  LeaseReleaseResponse,
   LeaseRequest,
   LeaseResponse,
   OwnerCreditResponse,
@@ -38,6 +39,11 @@ export class CoordinatorClient {
   /** Keeps a lease while its unit runs: the coordinator moves its deadline on (up to a bound). */
   heartbeat(lease: string, session: string): Promise<LeaseHeartbeatResponse> {
     return this.request('POST', `/v1/leases/${lease}/heartbeat`, { session });
+  }
+
+  /** Gives a lease back before its deadline, so its unit goes to someone else at once. */
+  releaseLease(lease: string, session: string): Promise<LeaseReleaseResponse> {
+    return this.request('POST', `/v1/leases/${lease}/release`, { session });
   }
 
   submitResult(body: ResultRequest): Promise<ResultResponse> {

@@ -16,6 +16,9 @@ export interface FlushReport {
   rejected: { entry: OutboxEntry; error: ApiError }[];
   /** Entries kept for a later try (coordinator down, offline). */
   waiting: number;
+  /** Why the latest of them is waiting, and when the next is due (epoch ms). */
+  lastError?: string;
+  nextTryAt?: number;
 }
 
 /**
@@ -57,7 +60,7 @@ export class Outbox {
     const report: FlushReport = { accepted: [], rejected: [], waiting: 0 };
     for (const entry of await this.entries()) {
       if (entry.notBefore > now) {
-        report.waiting++;
+        noteWaiting(report, entry.lastError, entry.notBefore);
         continue;
       }
       try {
@@ -82,11 +85,18 @@ export class Outbox {
           report.rejected.push({ entry, error: apiError });
         } else {
           const attempts = entry.attempts + 1;
-          await this.db.put('outbox', { ...entry, attempts, lastError: errorMessage(error), notBefore: now + retryDelayMs(attempts) });
-          report.waiting++;
+          const waiting = { ...entry, attempts, lastError: errorMessage(error), notBefore: now + retryDelayMs(attempts) };
+          await this.db.put('outbox', waiting);
+          noteWaiting(report, waiting.lastError, waiting.notBefore);
         }
       }
     }
     return report;
   }
+}
+
+function noteWaiting(report: FlushReport, lastError: string | undefined, notBefore: number): void {
+  report.waiting++;
+  if (lastError) report.lastError = lastError;
+  report.nextTryAt = Math.min(report.nextTryAt ?? notBefore, notBefore);
 }

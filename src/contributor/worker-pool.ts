@@ -10,6 +10,8 @@ export interface Lane {
   worker: Remote<KernelWorkerApi>;
   /** Kernels this lane leases; undefined for all. */
   kernels?: KernelName[];
+  /** Set when the settings asked for fewer workers: the lane ends after checkpointing its unit. */
+  retired?: boolean;
 }
 
 export type CreateWorker = () => Worker;
@@ -62,9 +64,16 @@ export class WorkerPool {
   }
 
   async addLane(backend: Backend, kernels?: KernelName[], worker?: Remote<KernelWorkerApi>): Promise<Lane> {
-    const lane: Lane = { id: this.lanes.length, backend, worker: worker ?? (await this.spawn()), ...(kernels ? { kernels } : {}) };
+    const lane: Lane = { id: (this.lanes.at(-1)?.id ?? -1) + 1, backend, worker: worker ?? (await this.spawn()), ...(kernels ? { kernels } : {}) };
     this.lanes.push(lane);
     return lane;
+  }
+
+  /** Ends a lane's worker and forgets the lane. */
+  removeLane(lane: Lane): void {
+    const index = this.lanes.indexOf(lane);
+    if (index >= 0) this.lanes.splice(index, 1);
+    this.retire(lane.worker);
   }
 
   /** What the first worker can run on (spawning it if needed). */

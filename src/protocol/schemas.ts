@@ -178,6 +178,15 @@ export const LeaseRequestSchema = Type.Object(
     backends: Type.Array(BackendSchema, { minItems: 1, maxItems: 2, uniqueItems: true }),
     /** The kernels this worker should get (by calibration: where its backend is the faster one); all when absent. */
     kernels: Type.Optional(Type.Array(KernelNameSchema, { minItems: 1, maxItems: kernelNames.length, uniqueItems: true })),
+    /**
+     * This worker's measured speed per kernel at its limits, in work-estimate operations per
+     * second: the coordinator offers only units it will finish before the lease's deadline.
+     */
+    speeds: Type.Optional(
+      Type.Array(Type.Object({ kernel: KernelNameSchema, opsPerSecond: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }), {
+        maxItems: kernelNames.length,
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -209,6 +218,17 @@ export const LeaseHeartbeatRequestSchema = Type.Object({ session: AddressSchema 
 export type LeaseHeartbeatRequest = Static<typeof LeaseHeartbeatRequestSchema>;
 export const LeaseHeartbeatResponseSchema = Type.Object({ lease: Bytes32Schema, deadline: Type.String({ format: 'date-time' }) });
 export type LeaseHeartbeatResponse = Static<typeof LeaseHeartbeatResponseSchema>;
+
+/** `POST /v1/leases/:id/release`: the session that holds a lease gives it back before its deadline. */
+export const LeaseReleaseRequestSchema = Type.Object({ session: AddressSchema }, { additionalProperties: false });
+export type LeaseReleaseRequest = Static<typeof LeaseReleaseRequestSchema>;
+
+export const LeaseReleaseResponseSchema = Type.Object({
+  lease: Bytes32Schema,
+  /** False when the lease was no longer out (already judged, or past its deadline): nothing to give back. */
+  released: Type.Boolean(),
+});
+export type LeaseReleaseResponse = Static<typeof LeaseReleaseResponseSchema>;
 
 export const WorkReceiptSchema = Type.Object(
   {

@@ -9,9 +9,33 @@ export interface Settings {
   backend: BackendSetting;
   /** CPU workers; undefined for the default (hardware threads − 1, at least 1). */
   cpuWorkers?: number;
+  /** Percent of the time each CPU worker computes (a duty cycle); the rest it sleeps. */
+  cpuLimit: number;
+  /** Percent of the time the GPU worker keeps the GPU busy, enforced between submits. */
+  gpuLimit: number;
+  /** Compute only after no input on the page for `idleSeconds`. */
+  onlyWhenIdle: boolean;
+  idleSeconds: number;
+  /** Pause while the tab is hidden. */
+  pauseWhenHidden: boolean;
+  /** Pause on battery below this charge (percent), resume at or above `batteryResumePercent` or on charging. */
+  batteryPausePercent: number;
+  batteryResumePercent: number;
+  /** Halve the limits under serious Compute Pressure and pause under critical (off by default on a desktop: see limit-monitor.ts). */
+  backOffUnderPressure: boolean;
 }
 
-export const defaultSettings: Settings = { backend: 'auto' };
+export const defaultSettings: Settings = {
+  backend: 'auto',
+  cpuLimit: 100,
+  gpuLimit: 100,
+  onlyWhenIdle: false,
+  idleSeconds: 60,
+  pauseWhenHidden: false,
+  batteryPausePercent: 20,
+  batteryResumePercent: 30,
+  backOffUnderPressure: false,
+};
 
 /** One kernel's measured speed on each backend here, in work-estimate operations per second. */
 export interface CalibrationRecord {
@@ -128,8 +152,9 @@ export async function openSurgeDb(name = kDatabaseName): Promise<SurgeDb> {
   return db;
 }
 
-export async function loadSettings(db: SurgeDb): Promise<Settings> {
-  return { ...defaultSettings, ...(await db.get('settings', 'settings')) };
+/** The stored settings over `defaults` (a phone's defaults are lower: see device-defaults.ts). */
+export async function loadSettings(db: SurgeDb, defaults: Settings = defaultSettings): Promise<Settings> {
+  return { ...defaults, ...(await db.get('settings', 'settings')) };
 }
 
 export async function saveSettings(db: SurgeDb, settings: Settings): Promise<void> {

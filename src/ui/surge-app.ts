@@ -2,7 +2,8 @@ import { css, html, LitElement } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import type { Hex } from 'viem';
 import { ContributorController, type ContributorSnapshot, type UnitOutput } from '../contributor/contributor-controller.ts';
-import { type AcceptedReceipt, defaultSettings, loadSettings, openSurgeDb, type Settings, type SurgeDb, saveSettings } from '../storage/surge-db.ts';
+import { deviceDefaults } from '../contributor/device-defaults.ts';
+import { type AcceptedReceipt, loadSettings, openSurgeDb, type Settings, type SurgeDb, saveSettings } from '../storage/surge-db.ts';
 import { sealPrivateKey } from '../wallet/key-vault.ts';
 import './surge-consent.ts';
 import './surge-mandelbrot-view.ts';
@@ -35,7 +36,7 @@ export interface HeadlessRun {
 export class SurgeApp extends LitElement {
   @property() coordinator = location.origin;
   @state() private snapshot?: ContributorSnapshot;
-  @state() private settings: Settings = defaultSettings;
+  @state() private settings: Settings = deviceDefaults();
   @state() private consented = false;
   @state() private walletOpen: 'closed' | 'loading' | 'open' = 'closed';
   @state() private samples: ThroughputSample[] = [];
@@ -68,7 +69,7 @@ export class SurgeApp extends LitElement {
     super.connectedCallback();
     const db = await openSurgeDb();
     this.db = db;
-    this.settings = await loadSettings(db);
+    this.settings = await loadSettings(db, deviceDefaults());
     this.attach(new ContributorController({ coordinatorUrl: this.coordinator, db }));
     await this.refreshLedger();
   }
@@ -163,8 +164,8 @@ export class SurgeApp extends LitElement {
     const db = await openSurgeDb();
     // Sealed like any owner key (key-vault.ts); a headless run's browser profile is fresh.
     if (run.ownerKey) await db.put('keys', await sealPrivateKey(db, run.ownerKey.privateKey, run.ownerKey.address), 'owner');
-    const settings = run.cpuWorkers ? { cpuWorkers: run.cpuWorkers } : {};
-    this.attach(new ContributorController({ coordinatorUrl: this.coordinator, db, settings, cpuLimitPercent: run.cpuLimitPercent }));
+    const settings = { ...(run.cpuWorkers ? { cpuWorkers: run.cpuWorkers } : {}), ...(run.cpuLimitPercent ? { cpuLimit: run.cpuLimitPercent } : {}) };
+    this.attach(new ContributorController({ coordinatorUrl: this.coordinator, db, settings }));
     await this.start();
   }
 
@@ -208,6 +209,7 @@ export class SurgeApp extends LitElement {
   private async saveSettings(event: CustomEvent<Settings>) {
     this.settings = event.detail;
     await saveSettings(await openSurgeDb(), event.detail);
+    this.controller?.applySettings(event.detail);
   }
 }
 

@@ -29,6 +29,8 @@ const running: ContributorSnapshot = {
   credit: '48',
   waitingResults: 1,
   owner: '0x00000000000000000000000000000000000000aa',
+  holds: [],
+  limits: { battery: 'unknown', pressure: 'unknown', backoff: 1 },
 };
 
 describe('<surge-status>', () => {

@@ -9,6 +9,8 @@ const stateLabels: Record<ContributorSnapshot['state'], string> = {
   starting: 'Starting…',
   running: 'Computing',
   paused: 'Paused',
+  held: 'Held back by a limit',
+  standby: 'Another tab is contributing',
   waiting: 'Waiting for work',
   error: 'Stopped by an error',
 };
@@ -41,7 +43,7 @@ export class SurgeStatus extends LitElement {
   override render() {
     const s = this.snapshot;
     if (!s) return nothing;
-    const canPause = s.state === 'running' || s.state === 'waiting' || s.state === 'starting';
+    const canPause = s.state === 'running' || s.state === 'waiting' || s.state === 'starting' || s.state === 'held';
     return html`
       <p>
         <strong data-testid="state" role="status">${stateLabels[s.state]}</strong>
@@ -53,6 +55,7 @@ export class SurgeStatus extends LitElement {
         }
       </p>
       ${s.notice ? html`<p class="notice" role="alert">${s.notice}</p>` : nothing}
+      ${s.holds.length ? html`<ul data-testid="holds">${s.holds.map((hold) => html`<li>${hold.message}</li>`)}</ul>` : nothing}
       <dl>
         <dt>Backend</dt>
         <dd data-testid="backend">${s.backends.length ? s.backends.map((b) => backendLabels[b]).join(' and ') : '—'}</dd>
@@ -80,6 +83,7 @@ export class SurgeStatus extends LitElement {
         <dd data-testid="rejected">${s.rejected}</dd>
         <dt>Waiting to send</dt>
         <dd data-testid="waiting">${s.waitingResults}</dd>
+        ${s.waitingReason ? html`<dt>Why waiting</dt><dd data-testid="waiting-reason">${s.waitingReason}</dd>` : nothing}
         <dt>Credit validated</dt>
         <dd data-testid="credit">${s.credit}</dd>
         <dt>Credit pending</dt>

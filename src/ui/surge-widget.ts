@@ -144,6 +144,8 @@ export class SurgeWidget extends LitElement {
               waiting: 'Waiting for work',
               error: 'Stopped by an error',
               paused: 'Paused',
+              held: 'Held back by a limit',
+              standby: 'Another tab is contributing',
             } as const
           )[s.state];
     return html`
@@ -199,8 +201,7 @@ export class SurgeWidget extends LitElement {
       coordinatorUrl: location.origin,
       db: await openSurgeDb(),
       partner: this.partner,
-      settings: { backend: 'wasm', cpuWorkers: 1 },
-      cpuLimitPercent: this.cpuLimit,
+      settings: { backend: 'wasm', cpuWorkers: 1, cpuLimit: this.cpuLimit },
     });
     this.controller = controller;
     controller.addEventListener('change', () => {

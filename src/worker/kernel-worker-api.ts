@@ -14,6 +14,13 @@ export interface StartRequest {
   checkpoint?: Uint8Array;
 }
 
+/** What one throttled step did: the progress after it, and its compute and rest in milliseconds. */
+export interface ThrottledStep {
+  progress: number;
+  busyMs: number;
+  restMs: number;
+}
+
 /** A matrix of Philox words, as `generate` makes it on a backend: a fill keyed by the job's hex seed. */
 export type GenerateRequest = Omit<FillRequest, 'key'> & { seed: string };
 
@@ -34,6 +41,14 @@ export interface KernelWorkerApi {
   calibrate(spec: WorkSpec, backend: Backend, budgetMs: number): Promise<number>;
   start(request: StartRequest): Promise<void>;
   step(budgetMs: number): Promise<number>;
+  /**
+   * A step under a duty cycle: computes for about `budgetMs`, then rests so that this
+   * worker's busy time stays at `limit` (0 to 1] of its wall time. The rest happens here, in
+   * the worker, whose timers a hidden tab does not throttle; `wake` cuts it short.
+   */
+  throttledStep(budgetMs: number, limit: number): Promise<ThrottledStep>;
+  /** Ends a rest in progress now (on pause or stop). */
+  wake(): Promise<void>;
   checkpoint(): Promise<Uint8Array>;
   finish(): Promise<Uint8Array>;
   cancel(): Promise<void>;

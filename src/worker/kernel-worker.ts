@@ -1,4 +1,5 @@
 import { expose, transfer } from 'comlink';
+import { DutyCycle } from '../contributor/duty-cycle.ts';
 import { GpuError } from '../errors/gpu-error.ts';
 import { KernelError } from '../errors/kernel-error.ts';
 import { errorMessage } from '../errors/surge-error.ts';
@@ -10,7 +11,7 @@ import { seedToKey } from '../kernels/philox.ts';
 import { kernelDefinitions } from '../kernels/registry.ts';
 import { kernelNames } from '../protocol/kernel-names.ts';
 import type { WorkSpec } from '../protocol/schemas.ts';
-import type { BackendProbe, GenerateRequest, KernelWorkerApi, StartRequest } from './kernel-worker-api.ts';
+import type { BackendProbe, GenerateRequest, KernelWorkerApi, StartRequest, ThrottledStep } from './kernel-worker-api.ts';
 import { runFactories } from './run-factories.ts';
 import { instantiateSurgeWasm, provideSurgeWasmModules, relaxedSimdSupported, surgeWasmModule } from './surge-wasm.ts';
 
@@ -21,6 +22,24 @@ const kSimdProbe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 
 
 let gpu: Promise<GpuContext> | undefined;
 let run: KernelRun | undefined;
+const duty = new DutyCycle();
+let endRest: (() => void) | undefined;
+/** A `wake` that came while a step computed: that step skips its rest. */
+let stepping = false;
+let skipRest = false;
+
+/** Sleeps `ms`, or until `wake()`. */
+function rest(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      if (endRest === done) endRest = undefined;
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    endRest = done;
+  });
+}
 
 /** The worker's GPU context, created on first use and again after a loss. */
 async function gpuContext(): Promise<GpuContext> {
@@ -108,6 +127,28 @@ const api: KernelWorkerApi = {
   },
 
   step: (budgetMs) => currentRun().step(budgetMs),
+
+  async throttledStep(budgetMs, limit): Promise<ThrottledStep> {
+    const started = performance.now();
+    stepping = true;
+    let progress: number;
+    try {
+      progress = await currentRun().step(budgetMs);
+    } finally {
+      stepping = false;
+    }
+    const busyMs = performance.now() - started;
+    const restMs = duty.restAfter(busyMs, limit);
+    if (skipRest) skipRest = false;
+    else if (restMs > 0) await rest(restMs);
+    return { progress, busyMs, restMs: performance.now() - started - busyMs };
+  },
+
+  async wake(): Promise<void> {
+    if (endRest) endRest();
+    else if (stepping) skipRest = true;
+    duty.reset();
+  },
   checkpoint: () => currentRun().checkpoint(),
 
   async finish(): Promise<Uint8Array> {

@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMandelbrotJob } from '../../coordinator/work-generator.ts';
+import { decodeMandelbrotCheckpoint, mandelbrotPixel } from '../../src/kernels/mandelbrot.ts';
+import type { MandelbrotParams } from '../../src/protocol/schemas.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/test-coordinator.ts';
 
@@ -119,6 +121,8 @@ describe('contributing from the page', () => {
         }),
     );
     expect(stored).toBeGreaterThanOrEqual(2);
+    // The page says why they wait.
+    expect(await page.getByTestId('waiting-reason').textContent()).toContain('could not be reached');
     const validatedBefore = await count(page, 'validated');
 
     await page.unroute('**/v1/results');
@@ -157,17 +161,18 @@ describe('contributing from the page', () => {
       const saved = () =>
         page.evaluate(
           () =>
-            new Promise<{ id: string; checkpointBytes: number }[]>((done, fail) => {
+            new Promise<{ id: string; checkpointBytes: number; checkpoint: number[] }[]>((done, fail) => {
               const open = indexedDB.open('surge');
               open.onsuccess = () => {
                 const request = open.result.transaction('leases').objectStore('leases').getAll();
-                request.onsuccess = () => done(request.result.map((s) => ({ id: s.lease.id, checkpointBytes: s.checkpoint?.byteLength ?? 0 })));
+                request.onsuccess = () =>
+                  done(request.result.map((s) => ({ id: s.lease.id, checkpointBytes: s.checkpoint?.byteLength ?? 0, checkpoint: [...(s.checkpoint ?? [])] })));
                 request.onerror = () => fail(request.error);
               };
             }),
         );
       await expect.poll(async () => (await saved())[0]?.checkpointBytes ?? 0, { timeout: 10_000, interval: 100 }).toBeGreaterThan(4);
-      const leaseId = (await saved())[0]!.id;
+      const { id: leaseId, checkpoint } = (await saved())[0]!;
       await page.reload();
       await page.getByRole('button', { name: 'Start contributing' }).click();
       await expect
@@ -178,6 +183,20 @@ describe('contributing from the page', () => {
         .toBe('validated');
       expect(await slow.db.selectFrom('leases').select('id').execute()).toHaveLength(1);
       expect(await page.getByTestId('state').textContent()).not.toBe('Stopped by an error');
+      // The result is the one an uninterrupted run gives: the pixels done before the reload are
+      // in it byte for byte, and pixels on both sides of the checkpoint match the reference.
+      const unit = await slow.db.selectFrom('units').select(['id', 'params']).executeTakeFirstOrThrow();
+      const params = JSON.parse(unit.params) as MandelbrotParams;
+      const stored = await slow.db.selectFrom('unit_outputs').select('output').where('unit_id', '=', unit.id).executeTakeFirstOrThrow();
+      const output = new Uint8Array(stored.output);
+      const before = decodeMandelbrotCheckpoint(new Uint8Array(checkpoint), params);
+      expect(before.pixelsDone).toBeGreaterThan(0);
+      expect(before.pixelsDone).toBeLessThan(params.width * params.height);
+      expect(output.subarray(0, before.counts.byteLength)).toEqual(before.counts);
+      const counts = new Uint32Array(output.buffer, output.byteOffset, params.width * params.height);
+      for (const p of [before.pixelsDone - 1, before.pixelsDone, params.width * params.height - 1]) {
+        expect(counts[p]).toBe(mandelbrotPixel(params, p % params.width, Math.floor(p / params.width)));
+      }
       await context.close();
     } finally {
       await slow.close();
