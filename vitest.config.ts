@@ -19,9 +19,20 @@ export default mergeConfig(
             name: 'node',
             environment: 'node',
             include: ['src/**/*.test.ts', 'coordinator/**/*.test.ts', 'contracts/**/*.test.ts', 'test/**/*.test.ts'],
-            exclude: ['**/*.browser.test.ts', 'node_modules/**'],
+            exclude: ['**/*.browser.test.ts', 'test/e2e/**', 'node_modules/**'],
             testTimeout: 30_000,
             hookTimeout: 60_000,
+          },
+        },
+        {
+          extends: true,
+          test: {
+            // Whole flows through a real coordinator and headless Chromium: minutes on a busy 2-core machine.
+            name: 'e2e',
+            environment: 'node',
+            include: ['test/e2e/**/*.test.ts'],
+            testTimeout: 180_000,
+            hookTimeout: 120_000,
           },
         },
         {

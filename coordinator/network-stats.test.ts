@@ -77,12 +77,13 @@ describe.each(testDatabases)('the public network stats on $name', ({ name: datab
     ]);
     expect(empty.jobs[0]!.preview).toBeUndefined();
     expect(empty.jobs[1]!.preview).toBe(`/v1/jobs/${job.id}/preview.png`);
-    expect(empty).toMatchObject({ throughput: { resultsPerMinute: 0, creditPerMinute: '0' }, contributorsOnline: 0, topContributors: [] });
+    expect(empty).toMatchObject({ throughput: { resultsPerMinute: 0, creditPerMinute: '0' }, contributorsOnline: 0, topContributors: [], topPartners: [] });
 
     // Cancel the product so every lease below is a tile of the picture.
     await coordinator.app.inject({ method: 'DELETE', url: `/v1/jobs/${product.id}`, headers: { authorization: `Bearer ${kTestRequesterToken}` } });
     const alice = await registerContributor(coordinator.app);
-    const bob = await registerContributor(coordinator.app);
+    // Bob contributes through a partner site's widget: the partner is ranked too.
+    const bob = await registerContributor(coordinator.app, 'science-news');
     await contribute(alice, 3);
     await contribute(bob, 1);
     const busy = await stats();
@@ -104,6 +105,7 @@ describe.each(testDatabases)('the public network stats on $name', ({ name: datab
       [short(alice.owner.address), 3],
       [short(bob.owner.address), 1],
     ]);
+    expect(busy.topPartners).toEqual([{ partner: 'science-news', contributors: 1, validatedResults: 1, credit: busy.topContributors[1]!.credit }]);
     const text = JSON.stringify(busy);
     expect(text).not.toContain('tester');
     expect(text.toLowerCase()).not.toContain(alice.owner.address.toLowerCase());

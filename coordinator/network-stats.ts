@@ -1,11 +1,13 @@
 import { sql } from 'kysely';
 import type { KernelName, NetworkStats, PublicJob } from '../src/protocol/schemas.ts';
 import type { Db } from './db/database.ts';
+import { partnerLeaderboard } from './partners.ts';
 
 /** A session counts as online while it holds a live lease or sent a result within this long. */
 export const kOnlineWindowMs = 5 * 60_000;
 const kMaxJobs = 20;
 const kMaxTopContributors = 10;
+const kMaxTopPartners = 10;
 
 /** `0x1234…abcd`: enough to recognise one's own address, not a directory of everyone's. */
 export function shortAddress(address: string): string {
@@ -15,7 +17,7 @@ export function shortAddress(address: string): string {
 /**
  * The public state of the network for the dashboard (`GET /v1/stats`): active jobs with their
  * progress, validated results and credit in the last minute, sessions online, and the top
- * owners by validated credit. Only what anyone may see: no requester, parameters or outputs.
+ * owners and partner sites by validated credit. Only what anyone may see: no requester, parameters or outputs.
  */
 export async function networkStats(db: Db, now: number): Promise<NetworkStats> {
   const jobs = await db
@@ -69,5 +71,6 @@ export async function networkStats(db: Db, now: number): Promise<NetworkStats> {
     throughput: { resultsPerMinute: Number(lastMinute.results), creditPerMinute: String(Number(lastMinute.credit ?? 0)) },
     contributorsOnline: Number(online.count),
     topContributors: top.map((row) => ({ owner: shortAddress(row.owner), credit: String(Number(row.credit)), results: Number(row.results) })),
+    topPartners: (await partnerLeaderboard(db)).slice(0, kMaxTopPartners),
   };
 }

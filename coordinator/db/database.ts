@@ -32,7 +32,11 @@ pg.types.setTypeParser(20, (value) => Number(value));
 export async function openDatabase(location: string): Promise<Db> {
   let db: Db;
   if (isPostgresUrl(location)) {
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: location, max: 10 }) }) });
+    const pool = new pg.Pool({ connectionString: location, max: 10 });
+    // An idle connection the server ends (a restart, a failover, an administrator) is dropped
+    // from the pool and the next query opens another; unhandled, its error would end the process.
+    pool.on('error', () => {});
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     dialects.set(db, 'postgres');
   } else {
     if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });

@@ -1,8 +1,10 @@
 import type { AddressInfo } from 'node:net';
-import { type Address, BaseError, ContractFunctionRevertedError, type Hex } from 'viem';
+import { type Address, BaseError, ContractFunctionRevertedError, type Hex, type LocalAccount } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cumulativeMerkleDistributorArtifact, surgeRewardTokenArtifact } from '../../contracts/artifacts.ts';
 import type { InfoResponse, OwnerRewardsResponse } from '../../src/protocol/schemas.ts';
+import { ownerLinkMessage } from '../../src/protocol/wallet-messages.ts';
 import { claimRewards, fetchRewards, type Rewards, readClaimed } from '../../src/wallet/claim-rewards.ts';
 import { kAdminKey, kRootPosterKey, startTestChain, type TestChain } from '../../test/helpers/anvil.ts';
 import { registerContributor, type TestContributor } from '../../test/helpers/contributor.ts';
@@ -62,15 +64,15 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
    * coordinator over HTTP, send `claim` from the owner's own wallet, then read `claimed`.
    * `rewards` replays a proof fetched earlier instead.
    */
-  async function claim(who: TestContributor, rewards?: Rewards): Promise<Rewards> {
-    await testChain.fund(who.owner.address);
+  async function claim(who: LocalAccount, rewards?: Rewards): Promise<Rewards> {
+    await testChain.fund(who.address);
     if (!coordinator.app.server.listening) await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = coordinator.app.server.address() as AddressInfo;
-    const proof = rewards ?? (await fetchRewards(`http://127.0.0.1:${port}`, who.owner.address));
-    if (!proof) throw new Error(`no rewards for ${who.owner.address} yet`);
-    const receipt = await testChain.publicClient.waitForTransactionReceipt({ hash: await claimRewards(testChain.wallet(who.owner), proof) });
+    const proof = rewards ?? (await fetchRewards(`http://127.0.0.1:${port}`, who.address));
+    if (!proof) throw new Error(`no rewards for ${who.address} yet`);
+    const receipt = await testChain.publicClient.waitForTransactionReceipt({ hash: await claimRewards(testChain.wallet(who), proof) });
     expect(receipt.status).toBe('success');
-    expect(await readClaimed(testChain.publicClient, proof.distributor, who.owner.address)).toBe(proof.cumulative);
+    expect(await readClaimed(testChain.publicClient, proof.distributor, who.address)).toBe(proof.cumulative);
     return proof;
   }
 
@@ -113,11 +115,11 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
     expect(await claimRevert(alice, pending)).toBe('NoActiveRoot');
 
     await passTimelock();
-    const epoch1 = await claim(alice);
+    const epoch1 = await claim(alice.owner);
     expect(epoch1.epoch).toBe(1);
     expect(await balance(alice.owner.address)).toBe(aliceCredit * kTokensPerCredit);
     // A second identical claim pays nothing.
-    await claim(alice, epoch1);
+    await claim(alice.owner, epoch1);
     expect(await balance(alice.owner.address)).toBe(aliceCredit * kTokensPerCredit);
 
     aliceCredit += await contributeValidatedResult(coordinator.app, alice);
@@ -128,11 +130,11 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
     await passTimelock();
     expect((await rewardsOf(alice)).json()).toMatchObject({ epoch: 2, cumulative: String(aliceCredit * kTokensPerCredit) });
     const before = await balance(alice.owner.address);
-    const epoch2 = await claim(alice);
+    const epoch2 = await claim(alice.owner);
     expect((await balance(alice.owner.address)) - before).toBe(epoch2.cumulative - epoch1.cumulative);
     expect(await balance(alice.owner.address)).toBe(aliceCredit * kTokensPerCredit);
 
-    await claim(bob);
+    await claim(bob.owner);
     expect(await balance(bob.owner.address)).toBe(bobCredit * kTokensPerCredit);
   });
 
@@ -154,7 +156,7 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
     expect(settled).toMatchObject({ epoch: 1, owners: 1, total: credit * kTokensPerCredit });
     expect(await lastEpochOnChain()).toBe(1);
     await passTimelock();
-    await claim(alice);
+    await claim(alice.owner);
     expect(await balance(alice.owner.address)).toBe(credit * kTokensPerCredit);
   });
 
@@ -184,6 +186,35 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
     expect(await settle()).toMatchObject({ epoch: 2 });
   });
 
+  it("pays a linked wallet for what the owner key earns from the link on; what it earned before stays the key's", async () => {
+    const browser = await registerContributor(coordinator.app);
+    const before = await contributeValidatedResult(coordinator.app, browser);
+    expect((await settle())?.epoch).toBe(1);
+    await passTimelock();
+    await claim(browser.owner);
+
+    const wallet = privateKeyToAccount(generatePrivateKey());
+    const message = ownerLinkMessage({ owner: browser.owner.address, wallet: wallet.address, host: 'localhost:80', chainId: 31337 });
+    const linked = await coordinator.app.inject({
+      method: 'POST',
+      url: `/v1/owners/${browser.owner.address}/link`,
+      payload: { wallet: wallet.address, ownerSignature: await browser.owner.signMessage({ message }), walletSignature: await wallet.signMessage({ message }) },
+    });
+    expect(linked.statusCode, linked.body).toBe(200);
+    coordinator.clock.now += 1000;
+    const after = (await contributeValidatedResult(coordinator.app, browser)) + (await contributeValidatedResult(coordinator.app, browser));
+
+    expect((await settle())?.epoch).toBe(2);
+    await passTimelock();
+    // The key's cumulative amount stays where it was (already claimed: nothing more to pay)…
+    expect(((await rewardsOf(browser)).json() as OwnerRewardsResponse).cumulative).toBe(String(before * kTokensPerCredit));
+    // …and the wallet is paid for the work after the link, once.
+    const paid = await claim(wallet);
+    expect(paid.cumulative).toBe(after * kTokensPerCredit);
+    expect(await balance(wallet.address)).toBe(after * kTokensPerCredit);
+    expect(await balance(browser.owner.address)).toBe(before * kTokensPerCredit);
+  });
+
   it('a root the guardian revokes is not served, nor posted again from the same ledger', async () => {
     const alice = await registerContributor(coordinator.app);
     const firstCredit = await contributeValidatedResult(coordinator.app, alice);
@@ -200,7 +231,7 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
     await passTimelock();
     const served = (await rewardsOf(alice)).json() as OwnerRewardsResponse;
     expect(served).toMatchObject({ epoch: 1, cumulative: String(firstCredit * kTokensPerCredit) });
-    expect((await claim(alice)).epoch).toBe(1);
+    expect((await claim(alice.owner)).epoch).toBe(1);
     expect(await balance(alice.owner.address)).toBe(firstCredit * kTokensPerCredit);
 
     const revokedCredit = await cumulativeCreditOf(alice);

@@ -410,5 +410,7 @@ export const NetworkStatsSchema = Type.Object({
   topContributors: Type.Array(
     Type.Object({ owner: Type.String({ description: 'the owner address, shortened: 0x1234…abcd' }), credit: UintStringSchema, results: Type.Integer() }),
   ),
+  /** Partner sites by the credit their widget's visitors earned, highest first (at most 10). */
+  topPartners: Type.Array(PartnerStatsSchema),
 });
 export type NetworkStats = Static<typeof NetworkStatsSchema>;

@@ -18,8 +18,9 @@ export function revocationMessage(options: { session: Address; host: string; cha
 }
 
 /**
- * Signed by both the browser's own owner key and the wallet: the owner's earnings, past and
- * future, are paid to the wallet. A link is made once and cannot be changed.
+ * Signed by both the browser's own owner key and the wallet: what the owner key earns from
+ * then on is paid to the wallet (what it earned before stays claimable with the key). A link
+ * is made once and cannot be changed.
  */
 export function ownerLinkMessage(options: { owner: Address; wallet: Address; host: string; chainId: number }): string {
   return [

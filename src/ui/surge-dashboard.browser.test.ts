@@ -25,6 +25,7 @@ const stats: NetworkStats = {
     { owner: '0xabcd…1234', credit: '9000', results: 300 },
     { owner: '0x9876…fedc', credit: '120', results: 4 },
   ],
+  topPartners: [{ partner: 'science-news', contributors: 12, validatedResults: 340, credit: '5000' }],
 };
 
 afterEach(() => vi.restoreAllMocks());
@@ -56,6 +57,8 @@ describe('<surge-dashboard>', () => {
       ['1', '0xabcd…1234', '9000', '300'],
       ['2', '0x9876…fedc', '120', '4'],
     ]);
+    const partners = [...root.querySelectorAll('[data-testid=partner]')].map((row) => [...row.querySelectorAll('td')].map((td) => td.textContent));
+    expect(partners).toEqual([['1', 'science-news', '12', '5000']]);
     // The live region changes only when the state does, not at every refresh (a screen reader would repeat it every few seconds).
     expect(root.querySelector('[role=status]')!.textContent).toBe('Live, refreshed every 600 seconds');
     expect(root.querySelector('.updated time')!.getAttribute('datetime')).toBe(stats.generatedAt);

@@ -154,6 +154,24 @@ export class SurgeDashboard extends LitElement {
                 </div>`
           }
         </section>
+        <section aria-labelledby="partners-title">
+          <h2 id="partners-title">Partner sites</h2>
+          ${
+            stats.topPartners.length === 0
+              ? html`<p class="empty">No work through partner sites yet.</p>`
+              : html`<div class="table" tabindex="0" role="region" aria-labelledby="partners-title">
+                  <table>
+                    <thead><tr><th scope="col">#</th><th scope="col">Partner</th><th scope="col" class="number">Contributors</th><th scope="col" class="number">Credit</th></tr></thead>
+                    <tbody>
+                      ${stats.topPartners.map(
+                        (p, i) =>
+                          html`<tr data-testid="partner"><td>${i + 1}</td><td>${p.partner}</td><td class="number">${p.contributors}</td><td class="number">${p.credit}</td></tr>`,
+                      )}
+                    </tbody>
+                  </table>
+                </div>`
+          }
+        </section>
       </div>
     `;
   }

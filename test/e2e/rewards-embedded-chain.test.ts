@@ -60,10 +60,12 @@ it('npm start: contribute, an epoch closes on the local chain, claim; the chain 
   const rewards = info.rewards!;
   expect(info.domain.verifyingContract).toBe(rewards.distributor);
 
+  // Several units: a new owner's first lease is a canary the coordinator computes from one of the
+  // job's units (adaptive replication), and the job must stay active to hand it out.
   const job = await fetch(`${base}/v1/jobs`, {
     method: 'POST',
     headers: { authorization: 'Bearer e2e-token', 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Rewards', purpose: 'an e2e test', kernel: 'primes', params: { lo: 0, hi: 16_384, span: 16_384, blockSize: 8192 } }),
+    body: JSON.stringify({ name: 'Rewards', purpose: 'an e2e test', kernel: 'primes', params: { lo: 0, hi: 65_536, span: 16_384, blockSize: 8192 } }),
   });
   expect(job.status).toBe(201);
 
