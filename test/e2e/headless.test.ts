@@ -24,7 +24,8 @@ afterAll(() => coordinator?.close());
 
 function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['bin/surge-headless.mjs', ...args], { env: { ...process.env, ...env } });
+    // The command npx runs: the workspace package's bin, linked by npm install.
+    const child = spawn(process.execPath, ['node_modules/.bin/surge-headless', ...args], { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
