@@ -51,6 +51,8 @@ export interface HeadlessSummary {
   unitsDone: number;
   validated: number;
   rejected: number;
+  /** Received by the coordinator and held until another contributor's replica agrees. */
+  awaitingQuorum: number;
   credit: string;
   backend: string[];
   device: string | null;
@@ -152,6 +154,7 @@ function summarize(
     unitsDone,
     validated: earned.validatedResults,
     rejected: snapshot?.rejected ?? 0,
+    awaitingQuorum: snapshot?.awaitingQuorum ?? 0,
     credit: String(earned.credit),
     backend: snapshot?.backends ?? [],
     device: snapshot?.device ?? null,
@@ -245,13 +248,19 @@ export async function runHeadless(options: HeadlessOptions, log: (line: string) 
         const after = await ownerCredit(options.coordinator, snapshot.owner);
         earned = { validatedResults: after.validatedResults - before.validatedResults, credit: after.credit - before.credit };
       }
-      const judged = earned.validatedResults + (snapshot?.rejected ?? 0);
+      // A result held for a quorum is answered too: its verdict waits for another contributor.
+      const judged = earned.validatedResults + (snapshot?.rejected ?? 0) + (snapshot?.awaitingQuorum ?? 0);
       if (judged >= (snapshot?.submitted ?? 0) || performance.now() > drainUntil) break;
       await page.waitForTimeout(250);
     }
     const summary = summarize(options, snapshot, earned, seconds);
     if (summary.unitsDone === 0) {
       throw new ContributeError(`No work unit was done in ${giveUpAfter} s${snapshot?.notice ? `: ${snapshot.notice}` : ''}.`);
+    }
+    if (summary.validated === 0 && summary.awaitingQuorum > 0) {
+      throw new ContributeError(
+        `${summary.unitsDone} units were done; none is validated yet: ${summary.awaitingQuorum} wait for another contributor's replica to agree (a new owner's results are replicated until it has a run of valid ones).`,
+      );
     }
     if (summary.validated === 0)
       throw new ContributeError(`${summary.unitsDone} units were done but none was validated${snapshot?.notice ? `: ${snapshot.notice}` : ''}.`);

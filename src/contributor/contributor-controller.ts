@@ -62,6 +62,8 @@ export interface ContributorSnapshot {
   rejected: number;
   credit: string;
   waitingResults: number;
+  /** Results the coordinator received and holds until other replicas of their units agree. */
+  awaitingQuorum: number;
   /** Why results wait in the outbox (the last send's error), when they do. */
   waitingReason?: string;
   /** The limits holding computing back now (tab hidden, input, battery, pressure). */
@@ -129,6 +131,7 @@ export class ContributorController extends EventTarget {
     rejected: 0,
     credit: '0',
     waitingResults: 0,
+    awaitingQuorum: 0,
     holds: [],
     limits: { battery: 'unknown', pressure: 'unknown', backoff: 1 },
   };
@@ -746,7 +749,11 @@ export class ContributorController extends EventTarget {
   private async flushOutbox(): Promise<void> {
     try {
       const report = await this.outbox.flush();
-      const patch: Partial<ContributorSnapshot> = { waitingResults: report.waiting, waitingReason: report.waiting > 0 ? waitingReason(report) : undefined };
+      const patch: Partial<ContributorSnapshot> = {
+        waitingResults: report.waiting,
+        waitingReason: report.waiting > 0 ? waitingReason(report) : undefined,
+        awaitingQuorum: report.pending,
+      };
       if (report.rejected.length > 0) {
         patch.rejected = this.snapshot.rejected + report.rejected.length;
         patch.notice = `A result was refused: ${report.rejected.at(-1)!.error.shortMessage}`;

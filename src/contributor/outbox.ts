@@ -11,8 +11,17 @@ export function retryDelayMs(attempts: number, random = Math.random): number {
   return Math.round(base * (0.5 + random()));
 }
 
+/** How long a result waiting for its replicas waits before it is sent again: 15 s doubling to 5 min, ±50%. */
+export function pendingDelayMs(checks: number, random = Math.random): number {
+  const base = Math.min(300_000, 15_000 * 2 ** Math.min(checks, 10));
+  return Math.round(base * (0.5 + random()));
+}
+
 export interface FlushReport {
+  /** Validated: gone from the outbox, its countersigned receipt kept. */
   accepted: { entry: OutboxEntry; response: ResultResponse }[];
+  /** Received but waiting for other replicas of its unit to agree (adaptive replication). */
+  pending: number;
   rejected: { entry: OutboxEntry; error: ApiError }[];
   /** Entries kept for a later try (coordinator down, offline). */
   waiting: number;
@@ -22,10 +31,11 @@ export interface FlushReport {
 }
 
 /**
- * Finished results wait here, in IndexedDB, until the coordinator has answered them. A
- * result leaves the outbox only on an answer: accepted (2xx) or refused for good (4xx). A
- * network failure or 5xx keeps it, with a backoff; so a closed tab or a coordinator that is
- * down for hours loses nothing.
+ * Finished results wait here, in IndexedDB, until the coordinator has judged them. A result
+ * leaves the outbox only on a verdict: validated, or refused for good (4xx). A network
+ * failure or 5xx keeps it, with a backoff, so a closed tab or a coordinator that is down for
+ * hours loses nothing. A result the coordinator holds for a quorum (`pending`) stays too, and
+ * the same receipt is sent again now and then until its verdict and countersignature come.
  */
 export class Outbox {
   private flushing: Promise<FlushReport> | undefined;
@@ -57,14 +67,21 @@ export class Outbox {
   }
 
   private async sendDue(now: number): Promise<FlushReport> {
-    const report: FlushReport = { accepted: [], rejected: [], waiting: 0 };
+    const report: FlushReport = { accepted: [], pending: 0, rejected: [], waiting: 0 };
     for (const entry of await this.entries()) {
       if (entry.notBefore > now) {
-        noteWaiting(report, entry.lastError, entry.notBefore);
+        if (entry.pendingChecks) report.pending++;
+        else noteWaiting(report, entry.lastError, entry.notBefore);
         continue;
       }
       try {
         const response = await this.client.submitResult(entry.request);
+        if (response.status === 'pending') {
+          const pendingChecks = (entry.pendingChecks ?? 0) + 1;
+          await this.db.put('outbox', { ...entry, pendingChecks, lastError: undefined, notBefore: now + pendingDelayMs(pendingChecks) });
+          report.pending++;
+          continue;
+        }
         const tx = this.db.transaction(['outbox', 'receipts'], 'readwrite');
         await Promise.all([
           tx.objectStore('outbox').delete(entry.digest),

@@ -101,6 +101,8 @@ export interface OutboxEntry {
   lastError?: string;
   /** Epoch milliseconds before which it is not sent again (backoff). */
   notBefore: number;
+  /** How often the coordinator answered that it waits for other replicas to agree; absent before. */
+  pendingChecks?: number;
 }
 
 /** A result the coordinator validated, with its countersignature: the contributor's proof. */

@@ -28,6 +28,7 @@ const running: ContributorSnapshot = {
   rejected: 0,
   credit: '48',
   waitingResults: 1,
+  awaitingQuorum: 0,
   owner: '0x00000000000000000000000000000000000000aa',
   holds: [],
   limits: { battery: 'unknown', pressure: 'unknown', backoff: 1 },

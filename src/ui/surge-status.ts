@@ -84,6 +84,11 @@ export class SurgeStatus extends LitElement {
         <dt>Waiting to send</dt>
         <dd data-testid="waiting">${s.waitingResults}</dd>
         ${s.waitingReason ? html`<dt>Why waiting</dt><dd data-testid="waiting-reason">${s.waitingReason}</dd>` : nothing}
+        ${
+          s.awaitingQuorum > 0
+            ? html`<dt>Waiting for a second opinion</dt><dd data-testid="awaiting-quorum">${s.awaitingQuorum} (another contributor computes the same unit; they are paid once both agree)</dd>`
+            : nothing
+        }
         <dt>Credit validated</dt>
         <dd data-testid="credit">${s.credit}</dd>
         <dt>Credit pending</dt>
