@@ -470,7 +470,7 @@ export class ContributorController extends EventTarget {
     const db = this.options.db;
     try {
       // Every path below needs the session: a resumed lease's result is sent under it too.
-      await this.ensureSession();
+      let session = await this.ensureSession();
       const now = Date.now();
       for (const stored of await db.getAll('leases')) {
         if (
@@ -487,12 +487,13 @@ export class ContributorController extends EventTarget {
       }
       let answer: Awaited<ReturnType<CoordinatorClient['lease']>>;
       try {
-        answer = await this.client.lease(this.leaseRequest(lane));
+        answer = await this.client.lease(this.leaseRequest(lane, session));
       } catch (error) {
         const stale = ['SURGE_E_SESSION_UNKNOWN', 'SURGE_E_SESSION_EXPIRED', 'SURGE_E_SESSION_REVOKED'];
         if (!(error instanceof ApiError && stale.includes(error.code))) throw error;
-        await this.ensureSession(true);
-        answer = await this.client.lease(this.leaseRequest(lane));
+        // Renew only if no other lane (or the wallet panel) has replaced the refused session already.
+        session = this.session && this.session.address !== session.address ? this.session : await this.ensureSession(true);
+        answer = await this.client.lease(this.leaseRequest(lane, session));
       }
       if (!answer.lease) {
         this.update({ state: 'waiting', notice: 'No work is available right now; asking again shortly.' });
@@ -500,7 +501,7 @@ export class ContributorController extends EventTarget {
         if (!this.stopped) this.update({ state: this.activeState(), notice: undefined });
         return undefined;
       }
-      const session = this.session!;
+      // The lease belongs to the session that asked for it, even if another has been adopted meanwhile.
       const stored: StoredLease = {
         lease: answer.lease,
         coordinator: this.client.baseUrl,
@@ -521,14 +522,14 @@ export class ContributorController extends EventTarget {
   }
 
   /** A lease request for a lane, with its measured speeds at its limit now, so the coordinator offers only units it finishes in time. */
-  private leaseRequest(lane: Lane): LeaseRequest {
+  private leaseRequest(lane: Lane, session: StoredSession): LeaseRequest {
     const limit = this.limitFor(lane.backend);
     const speeds = [...this.speeds]
       .filter(([key]) => key.startsWith(`${lane.backend}|`))
       .map(([key, opsPerSecond]) => ({ kernel: key.slice(key.indexOf('|') + 1) as KernelName, opsPerSecond: opsPerSecond * limit }))
       .filter((speed) => (!lane.kernels || lane.kernels.includes(speed.kernel)) && speed.opsPerSecond > 0);
     return {
-      session: this.session!.address,
+      session: session.address,
       backends: [lane.backend],
       ...(lane.kernels ? { kernels: lane.kernels } : {}),
       ...(speeds.length > 0 ? { speeds } : {}),
@@ -551,6 +552,11 @@ export class ContributorController extends EventTarget {
     const { lease } = stored;
     // While the unit runs, a heartbeat keeps its lease (the coordinator bounds how long).
     const heartbeat = setInterval(() => {
+      // Stopped or failed (a worker call may never settle then): the lease is left to run out.
+      if (this.stopped) {
+        clearInterval(heartbeat);
+        return;
+      }
       this.client
         .heartbeat(lease.id, stored.session.address)
         .then((answer) => {
