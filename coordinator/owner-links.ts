@@ -10,7 +10,7 @@ import type { SignatureVerifier } from './signature-verifier.ts';
  * Links a browser's own owner key to a wallet: `ownerLinkMessage` signed by both. The link
  * is made once (a stolen owner key cannot redirect earnings later), one level deep (a
  * wallet that is itself linked to another cannot be linked to), and settlement pays the
- * wallet everything the owner key earned (`payeeOf`).
+ * wallet what the owner key earns from the link on (`cumulativeCreditByPayee`).
  */
 export async function linkOwner(
   db: Db,

@@ -336,13 +336,17 @@ async function withholdPending(trx: Transaction<Database>, owner: string): Promi
 
 /** The ledger's totals for one owner, with those of the owner keys linked to it (a wallet's). */
 export async function ownerCredit(db: Db, owner: string): Promise<{ validatedResults: number; credit: string; linkedOwners: string[] }> {
-  const linked = await ownersLinkedTo(db, owner);
+  const address = owner.toLowerCase();
+  const linked = await ownersLinkedTo(db, address);
+  // What this address earned itself, and what keys linked to it earned from their link on:
+  // the same rule settlement pays by (cumulative-credit-by-payee.ts).
   const row = await db
     .selectFrom('credits')
-    .select((eb) => [eb.fn.countAll<number>().as('results'), eb.fn.sum<number>('amount').as('credit')])
-    .where('owner', 'in', [owner.toLowerCase(), ...linked])
+    .leftJoin('owner_links', (join) => join.onRef('owner_links.owner', '=', 'credits.owner').onRef('owner_links.created_at', '<=', 'credits.created_at'))
+    .select((eb) => [eb.fn.countAll<number>().as('results'), eb.fn.sum<number>('credits.amount').as('credit')])
+    .where((eb) => eb.or([eb('credits.owner', '=', address), eb('owner_links.wallet', '=', address)]))
     .executeTakeFirstOrThrow();
-  return { validatedResults: Number(row.results), credit: String(row.credit ?? 0), linkedOwners: linked.map((address) => getAddress(address)) };
+  return { validatedResults: Number(row.results), credit: String(row.credit ?? 0), linkedOwners: linked.map((linkedOwner) => getAddress(linkedOwner)) };
 }
 
 function badSignature(domain: ReceiptDomain): HttpError {

@@ -220,17 +220,24 @@ describe.each(testDatabases)('session and receipt security on $name', ({ name: d
       });
     }
 
-    it("a link signed by both keys makes the wallet the owner key's payee, and the wallet's credit includes it", async () => {
+    it('a link signed by both keys makes the wallet the payee of what the owner key earns from then on', async () => {
       const browser = await registerContributor(coordinator.app);
       const l = await lease(browser);
       expect((await post('/v1/results', await resultBody(browser, l))).statusCode).toBe(200);
       const wallet = privateKeyToAccount(generatePrivateKey());
       expect(await credit(wallet.address)).toMatchObject({ validatedResults: 0, credit: '0' });
 
+      coordinator.clock.now += 1000;
       const linked = await link(browser.owner, wallet);
       expect(linked.statusCode, linked.body).toBe(200);
       expect(linked.json()).toMatchObject({ owner: browser.owner.address, wallet: wallet.address });
-      expect(await credit(wallet.address)).toMatchObject({ validatedResults: 1, credit: l.units, linkedOwners: [browser.owner.address] });
+      // What the key earned before the link stays its own (it may already be in a posted root)…
+      expect(await credit(wallet.address)).toMatchObject({ validatedResults: 0, credit: '0', linkedOwners: [browser.owner.address] });
+      coordinator.clock.now += 1000;
+      const after = await lease(browser);
+      expect((await post('/v1/results', await resultBody(browser, after, 1))).statusCode).toBe(200);
+      // …and what it earns after is the wallet's.
+      expect(await credit(wallet.address)).toMatchObject({ validatedResults: 1, credit: after.units });
       expect(await payeeOf(coordinator.db, browser.owner.address)).toBe(wallet.address.toLowerCase());
       expect(await payeeOf(coordinator.db, wallet.address)).toBe(wallet.address.toLowerCase());
       expect(await linkedWallets(coordinator.db)).toEqual(new Map([[browser.owner.address.toLowerCase(), wallet.address.toLowerCase()]]));

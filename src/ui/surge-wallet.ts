@@ -196,7 +196,7 @@ export class SurgeWallet extends LitElement {
   private link() {
     return this.act(async () => {
       const linked = await linkOwnerToWallet({ db: this.db!, client: this.client, wallet: this.wallet!, chainId: this.info!.domain.chainId });
-      return `This browser's key ${linked.owner} is linked to ${linked.wallet}: its earnings are paid to the wallet.`;
+      return `This browser's key ${linked.owner} is linked to ${linked.wallet}: what it earns from now on is paid to the wallet; what it earned before stays claimable with the key.`;
     });
   }
 
