@@ -141,6 +141,7 @@ export class ContributorController extends EventTarget {
 
   private readonly client: CoordinatorClient;
   private readonly outbox: Outbox;
+  private overrides: Partial<Settings>;
   private pool: WorkerPool | undefined;
   private info: InfoResponse | undefined;
   private session: StoredSession | undefined;
@@ -164,6 +165,13 @@ export class ContributorController extends EventTarget {
     registerErrorTransfer();
     this.client = new CoordinatorClient(options.coordinatorUrl);
     this.outbox = new Outbox(options.db, this.client);
+    this.overrides = { ...options.settings };
+  }
+
+  /** This run's overrides of the stored settings (the widget's own CPU limit), changed live. */
+  overrideSettings(patch: Partial<Settings>): void {
+    this.overrides = { ...this.overrides, ...patch };
+    this.applySettings(this.settings);
   }
 
   /**
@@ -214,7 +222,7 @@ export class ContributorController extends EventTarget {
   applySettings(settings: Settings): void {
     const workersBefore = this.settings.cpuWorkers;
     // This run's overrides (the widget's, the headless runner's) still hold.
-    settings = { ...settings, ...this.options.settings };
+    settings = { ...settings, ...this.overrides };
     this.settings = settings;
     this.monitor?.update(settings);
     if (settings.cpuWorkers !== workersBefore) void this.resizeCpuLanes().catch((error) => this.fail(error));
@@ -320,7 +328,7 @@ export class ContributorController extends EventTarget {
     if (!holder || this.stopped) return;
     this.update({ state: 'starting', notice: undefined });
     this.info = await this.client.info();
-    const settings = { ...(await loadSettings(this.options.db, deviceDefaults())), ...this.options.settings };
+    const settings = { ...(await loadSettings(this.options.db, deviceDefaults())), ...this.overrides };
     this.settings = settings;
     const monitor = new LimitMonitor(settings);
     this.monitor = monitor;
@@ -496,7 +504,9 @@ export class ContributorController extends EventTarget {
         answer = await this.client.lease(this.leaseRequest(lane, session));
       }
       if (!answer.lease) {
-        this.update({ state: 'waiting', notice: 'No work is available right now; asking again shortly.' });
+        // A long wait is the coordinator's: a new owner's daily quota spent, or a probation.
+        const later = answer.retryAfterMs > 120_000 ? ` at ${new Date(Date.now() + answer.retryAfterMs).toLocaleTimeString()}` : ' shortly';
+        this.update({ state: 'waiting', notice: `No work for this browser right now; asking again${later}.` });
         await this.sleepUntilWoken(answer.retryAfterMs);
         if (!this.stopped) this.update({ state: this.activeState(), notice: undefined });
         return undefined;

@@ -256,6 +256,8 @@ export class SurgeWidget extends LitElement {
   private changeCpuLimit(event: Event) {
     this.cpuLimit = Number((event.target as HTMLSelectElement).value);
     localStorage.setItem(kCpuKey, String(this.cpuLimit));
+    // Applied at once to the running contribution, from its next step.
+    this.controller?.overrideSettings({ cpuLimit: this.cpuLimit });
   }
 
   /** The wallet is asked on Surge's own page, top level, never inside a third-party frame. */

@@ -90,7 +90,7 @@ describe('surge-headless', () => {
       const url = `http://127.0.0.1:${(idle.app.server.address() as { port: number }).port}`;
       const { code, stderr } = await runCli(['--coordinator', url, '--max-seconds', '4', '--workers', '1']);
       expect(code).toBe(1);
-      expect(stderr).toMatch(/No work unit was done in 4 s: No work is available right now/);
+      expect(stderr).toMatch(/No work unit was done in 4 s: No work for this browser right now; asking again shortly/);
     } finally {
       await idle.close();
     }
