@@ -334,6 +334,11 @@ export class ContributorController extends EventTarget {
     this.monitor = monitor;
     monitor.addEventListener('change', () => this.onLimitsChanged(monitor));
     await monitor.start();
+    // Stopped while starting (a withdrawn consent): stop() ran before the monitor existed.
+    if (this.stopped) {
+      monitor.stop();
+      return;
+    }
     this.onLimitsChanged(monitor);
     const pool = new WorkerPool(this.options.createWorker);
     this.pool = pool;
