@@ -74,7 +74,46 @@ export async function leaseUnit(db: Db, options: LeaseOptions): Promise<LeaseOut
     if (made) return { lease: made };
     if (suspect) return { lease: undefined, retryAfterMs: kProbationRetryMs };
   }
-  return { lease: await leaseReplica(db, options, trust, random) };
+  return { lease: (await leaseReplicas(db, options, trust, random, 1))[0] };
+}
+
+/**
+ * Batched leases: up to `count` units for one session in one transaction, under the same
+ * rules as `leaseUnit` (quota, leases in progress, canaries, replicas never to one owner or
+ * address twice). With adaptive replication a batch holds no more than the owner's quota and
+ * in-progress limit leave room for, and a canary drawn for it sits at a random place among
+ * the others, so a batch with a canary looks like any other.
+ */
+export async function leaseUnits(db: Db, options: LeaseOptions, count: number): Promise<{ leases: Lease[]; retryAfterMs?: number }> {
+  const trust = options.trust ?? defaultTrustConfig;
+  const random = options.random ?? Math.random;
+  if (trust.replication !== 'adaptive') return { leases: await leaseReplicas(db, options, trust, random, count) };
+  const host = await db.transaction().execute((trx) => hostStanding(trx, options.owner, options.now, trust));
+  if (host.leased_today >= host.quota) return { leases: [], retryAfterMs: untilNextDay(options.now) };
+  const held = await db
+    .selectFrom('leases')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('owner', '=', options.owner)
+    .where('state', '=', 'open')
+    .where('deadline', '>=', options.now)
+    .executeTakeFirstOrThrow();
+  const room = Math.min(count, host.quota - host.leased_today, trust.maxInProgress - Number(held.count));
+  if (room <= 0) return { leases: [], retryAfterMs: kBusyRetryMs };
+  const wantsCanary = host.probation > 0 || random() < trust.canaryRate;
+  const suspect = host.probation > 0 && host.invalid_results > 0;
+  let canary: Lease | undefined;
+  if (wantsCanary) {
+    canary = await leaseCanary(db, options);
+    if (!canary) {
+      await makeCanary(db, options.kernels);
+      canary = await leaseCanary(db, options);
+    }
+    // On probation after a wrong answer: canaries only.
+    if (suspect) return canary ? { leases: [canary] } : { leases: [], retryAfterMs: kProbationRetryMs };
+  }
+  const leases = await leaseReplicas(db, options, trust, random, room - (canary ? 1 : 0));
+  if (canary) leases.splice(Math.floor(random() * (leases.length + 1)), 0, canary);
+  return { leases };
 }
 
 /** Unit columns a lease shows, joined with its job. */
@@ -89,10 +128,15 @@ const leaseColumns = [
   'jobs.purpose',
 ] as const;
 
-async function leaseReplica(db: Db, options: LeaseOptions, trust: TrustConfig, random: () => number): Promise<Lease | undefined> {
+/**
+ * Up to `count` replicas of different units for one session, in one transaction (batched
+ * leases): each unit is one the owner holds no replica of, so a batch never hands one owner
+ * two replicas of a unit.
+ */
+async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, random: () => number, count: number): Promise<Lease[]> {
   const { owner, address, now, kernels, creditCaps } = options;
   return db.transaction().execute(async (trx) => {
-    const unit = await trx
+    const units = await trx
       .selectFrom('units')
       .innerJoin('jobs', 'jobs.id', 'units.job_id')
       .select([...leaseColumns, 'units.quorum'])
@@ -106,29 +150,32 @@ async function leaseReplica(db: Db, options: LeaseOptions, trust: TrustConfig, r
       .where((eb) => eb.not(eb.exists(replicasOfThisHost(eb, owner, address, now))))
       .orderBy('jobs.priority', 'desc')
       .orderBy('units.id')
-      .limit(1)
+      .limit(count)
       // Several coordinator processes over PostgreSQL: each claims a different unit, and none
       // waits for another's claim (SQLite has one writer at a time, so needs neither).
       .$if(dialectOf(db) === 'postgres', (qb) => qb.forUpdate(['units']).skipLocked())
-      .executeTakeFirst();
-    if (!unit) return undefined;
-    await expireOverdueLeases(trx, unit.id, now);
-    const live = await trx
-      .selectFrom('leases')
-      .select('id')
-      .where('unit_id', '=', unit.id)
-      .where('state', 'in', ['open', 'pending', 'validated'])
-      .limit(1)
       .execute();
-    if (live.length === 0) {
-      // The first replica out decides how many the unit needs (BOINC's adaptive replication).
-      const host = trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
-      const quorum = host && exactKernels.has(unit.kernel as KernelName) && wantsReplica(host, trust, random) ? 2 : 1;
-      if (quorum !== unit.quorum) await trx.updateTable('units').set({ quorum }).where('id', '=', unit.id).execute();
+    const leases: Lease[] = [];
+    // The owner's standing is read once: the quorum of each unit it is first out on depends on it.
+    const host = units.length > 0 && trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
+    for (const unit of units) {
+      await expireOverdueLeases(trx, unit.id, now);
+      const live = await trx
+        .selectFrom('leases')
+        .select('id')
+        .where('unit_id', '=', unit.id)
+        .where('state', 'in', ['open', 'pending', 'validated'])
+        .limit(1)
+        .execute();
+      if (live.length === 0) {
+        // The first replica out decides how many the unit needs (BOINC's adaptive replication).
+        const quorum = host && exactKernels.has(unit.kernel as KernelName) && wantsReplica(host, trust, random) ? 2 : 1;
+        if (quorum !== unit.quorum) await trx.updateTable('units').set({ quorum }).where('id', '=', unit.id).execute();
+      }
+      leases.push(await issue(trx, unit, options));
+      await refreshUnit(trx, unit.id);
     }
-    const lease = await issue(trx, unit, options);
-    await refreshUnit(trx, unit.id);
-    return lease;
+    return leases;
   });
 }
 
