@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ExpressionBuilder, Transaction } from 'kysely';
 import type { KernelName, Lease, WorkSpec } from '../src/protocol/schemas.ts';
 import { exactKernels, makeCanary } from './canaries.ts';
-import { type Db, dialectOf } from './db/database.ts';
+import { type DatabaseDialect, type Db, dialectOf } from './db/database.ts';
 import type { Database } from './db/schema.ts';
 import { countLease, hostStanding, untilNextDay, wantsReplica } from './reputation.ts';
 import { expireOverdueLeases, refreshUnit } from './transitioner.ts';
@@ -134,40 +134,23 @@ const leaseColumns = [
  * two replicas of a unit.
  */
 async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, random: () => number, count: number): Promise<Lease[]> {
-  const { owner, address, now, kernels, creditCaps } = options;
+  const { owner, now } = options;
   return db.transaction().execute(async (trx) => {
-    const units = await trx
-      .selectFrom('units')
-      .innerJoin('jobs', 'jobs.id', 'units.job_id')
-      .select([...leaseColumns, 'units.quorum'])
-      .where('jobs.status', '=', 'active')
-      .where('units.canary', '=', 0)
-      .$if(kernels !== undefined, (qb) => qb.where('units.kernel', 'in', kernels!))
-      .$if(creditCaps !== undefined && creditCaps.length > 0, (qb) =>
-        qb.where((eb) => eb.and(creditCaps!.map((cap) => eb.or([eb('units.kernel', '!=', cap.kernel), eb('units.credit', '<=', cap.maxCredit)])))),
-      )
-      .where((eb) => eb.or([eb('units.state', '=', 'ready'), eb.and([eb('units.state', '=', 'leased'), eb('units.lease_deadline', '<', now)])]))
-      .where((eb) => eb.not(eb.exists(replicasOfThisHost(eb, owner, address, now))))
-      .orderBy('jobs.priority', 'desc')
-      .orderBy('units.id')
-      .limit(count)
-      // Several coordinator processes over PostgreSQL: each claims a different unit, and none
-      // waits for another's claim (SQLite has one writer at a time, so needs neither).
-      .$if(dialectOf(db) === 'postgres', (qb) => qb.forUpdate(['units']).skipLocked())
-      .execute();
+    const units = await freeUnits(trx, options, count, dialectOf(db));
     const leases: Lease[] = [];
+    if (units.length === 0) return leases;
     // The owner's standing is read once: the quorum of each unit it is first out on depends on it.
-    const host = units.length > 0 && trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
+    const host = trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
+    const ids = units.map((unit) => unit.id);
+    // The transitioner's reissue, for the whole batch at once: overdue open leases of these units expire.
+    await expireOverdueLeases(trx, ids, now);
+    const withLive = new Set(
+      (
+        await trx.selectFrom('leases').select('unit_id').distinct().where('unit_id', 'in', ids).where('state', 'in', ['open', 'pending', 'validated']).execute()
+      ).map((row) => row.unit_id),
+    );
     for (const unit of units) {
-      await expireOverdueLeases(trx, unit.id, now);
-      const live = await trx
-        .selectFrom('leases')
-        .select('id')
-        .where('unit_id', '=', unit.id)
-        .where('state', 'in', ['open', 'pending', 'validated'])
-        .limit(1)
-        .execute();
-      if (live.length === 0) {
+      if (!withLive.has(unit.id)) {
         // The first replica out decides how many the unit needs (BOINC's adaptive replication).
         const quorum = host && exactKernels.has(unit.kernel as KernelName) && wantsReplica(host, trust, random) ? 2 : 1;
         if (quorum !== unit.quorum) await trx.updateTable('units').set({ quorum }).where('id', '=', unit.id).execute();
@@ -177,6 +160,48 @@ async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, 
     }
     return leases;
   });
+}
+
+/**
+ * Up to `count` units this host may take, highest job priority first, then oldest: units
+ * that want another replica (`ready`) and units whose lease passed its deadline. Asked per
+ * active job and per kind, so each query walks an index in order and stops after `count`
+ * rows instead of sorting every free unit (a job may have millions). Several coordinator
+ * processes over PostgreSQL: each claims different units, and none waits for another's
+ * claim (SKIP LOCKED; SQLite has one writer at a time, so needs neither).
+ */
+async function freeUnits(trx: Trx, options: LeaseOptions, count: number, dialect: DatabaseDialect) {
+  const { owner, address, now, kernels, creditCaps } = options;
+  if (count <= 0) return [];
+  const postgres = dialect === 'postgres';
+  const unitsOfActiveJobs = () =>
+    trx
+      .selectFrom('units')
+      .innerJoin('jobs', 'jobs.id', 'units.job_id')
+      .select([...leaseColumns, 'units.quorum', 'jobs.priority'])
+      .where('jobs.status', '=', 'active');
+  const candidates = (qb: ReturnType<typeof unitsOfActiveJobs>) =>
+    qb
+      .where('units.canary', '=', 0)
+      .$if(kernels !== undefined, (q) => q.where('units.kernel', 'in', kernels!))
+      .$if(creditCaps !== undefined && creditCaps.length > 0, (q) =>
+        q.where((eb) => eb.and(creditCaps!.map((cap) => eb.or([eb('units.kernel', '!=', cap.kernel), eb('units.credit', '<=', cap.maxCredit)])))),
+      )
+      .where((eb) => eb.not(eb.exists(replicasOfThisHost(eb, owner, address, now))))
+      .limit(count)
+      .$if(postgres, (q) => q.forUpdate(['units']).skipLocked());
+  // Overdue leases are few: one query over every job, by the (state, lease_deadline) index.
+  const overdue = await candidates(
+    unitsOfActiveJobs().where('units.state', '=', 'leased').where('units.lease_deadline', '<', now).orderBy('jobs.priority', 'desc').orderBy('units.id'),
+  ).execute();
+  const jobs = await trx.selectFrom('jobs').select(['id', 'priority']).where('status', '=', 'active').orderBy('priority', 'desc').orderBy('id').execute();
+  const ready: typeof overdue = [];
+  for (const job of jobs) {
+    if (ready.length >= count) break;
+    // By the (job_id, state) index, whose entries are in unit id order: no sort.
+    ready.push(...(await candidates(unitsOfActiveJobs().where('units.job_id', '=', job.id).where('units.state', '=', 'ready').orderBy('units.id')).execute()));
+  }
+  return [...overdue, ...ready].sort((a, b) => b.priority - a.priority || a.id - b.id).slice(0, count);
 }
 
 /** A canary this owner has not had yet, from an active job and a kernel it runs. */

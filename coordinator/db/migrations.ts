@@ -208,6 +208,8 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('result_batches_by_session_seq').on('result_batches').columns(['session', 'seq']).execute();
+        // The feeder finds units whose lease passed its deadline without sorting every leased unit.
+        await db.schema.createIndex('units_by_state_deadline').on('units').columns(['state', 'lease_deadline']).execute();
       },
     },
   };
