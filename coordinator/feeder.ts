@@ -150,13 +150,21 @@ async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, 
       ).map((row) => row.unit_id),
     );
     for (const unit of units) {
-      if (!withLive.has(unit.id)) {
-        // The first replica out decides how many the unit needs (BOINC's adaptive replication).
-        const quorum = host && exactKernels.has(unit.kernel as KernelName) && wantsReplica(host, trust, random) ? 2 : 1;
-        if (quorum !== unit.quorum) await trx.updateTable('units').set({ quorum }).where('id', '=', unit.id).execute();
+      if (withLive.has(unit.id)) {
+        leases.push(await issue(trx, unit, options));
+        await refreshUnit(trx, unit.id);
+        continue;
       }
-      leases.push(await issue(trx, unit, options));
-      await refreshUnit(trx, unit.id);
+      // The first replica out decides how many the unit needs (BOINC's adaptive replication).
+      const quorum = host && exactKernels.has(unit.kernel as KernelName) && wantsReplica(host, trust, random) ? 2 : 1;
+      const lease = await issue(trx, unit, options);
+      leases.push(lease);
+      // What refreshUnit would work out, in one write: the new lease is the unit's only live one.
+      await trx
+        .updateTable('units')
+        .set({ quorum, state: quorum > 1 ? 'ready' : 'leased', lease_deadline: Date.parse(lease.deadline), current_lease: lease.id })
+        .where('id', '=', unit.id)
+        .execute();
     }
     return leases;
   });
