@@ -8,6 +8,7 @@
  * JSON line: results validated, results refused, and every lease latency in milliseconds.
  * `--think-ms T` makes each client wait T ms between rounds (a browser computing real units).
  */
+import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { LocalAccount } from 'viem';
@@ -38,8 +39,35 @@ let validated = 0;
 let failed = 0;
 const errors = new Map<string, number>();
 
-async function post(base: string, path: string, body: unknown): Promise<Response> {
-  return fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+/**
+ * A pool of keep-alive connections per process, shared by its clients: thousands of clients
+ * need not mean thousands of sockets (as thousands of browsers behind a load balancer would not).
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/** An HTTP request through the pool; the answer's status and body text. */
+function request(url: string, body?: unknown): Promise<{ status: number; ok: boolean; text: string }> {
+  return new Promise((answered, fail) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const sent = http.request(
+      url,
+      { method: payload ? 'POST' : 'GET', agent, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const status = response.statusCode ?? 0;
+          answered({ status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString() });
+        });
+      },
+    );
+    sent.on('error', fail);
+    sent.end(payload);
+  });
+}
+
+function post(base: string, path: string, body: unknown) {
+  return request(`${base}${path}`, body);
 }
 
 interface Client {
@@ -51,12 +79,12 @@ interface Client {
 
 async function join(index: number): Promise<Client> {
   const base = bases[index % bases.length]!;
-  const domain = ((await (await fetch(`${base}/v1/info`)).json()) as InfoResponse).domain as ReceiptDomain;
+  const domain = (JSON.parse((await request(`${base}/v1/info`)).text) as InfoResponse).domain as ReceiptDomain;
   const owner = privateKeyToAccount(generatePrivateKey());
   const session = privateKeyToAccount(generatePrivateKey());
   const message = sessionGrantMessage({ owner: owner.address, session: session.address, domain: new URL(base).host, uri: base, chainId: domain.chainId });
   const answer = await post(base, '/v1/sessions', { message, signature: await owner.signMessage({ message }) });
-  if (!answer.ok) throw new Error(`session refused: ${answer.status} ${await answer.text()}`);
+  if (!answer.ok) throw new Error(`session refused: ${answer.status} ${answer.text}`);
   return { base, domain, owner, session };
 }
 
@@ -78,7 +106,7 @@ async function contribute(client: Client, deadline: number): Promise<void> {
       note(`lease ${answer.status}`);
       continue;
     }
-    const body = (await answer.json()) as { lease: Lease | null; leases?: Lease[] };
+    const body = JSON.parse(answer.text) as { lease: Lease | null; leases?: Lease[] };
     const leases = body.leases ?? (body.lease ? [body.lease] : []);
     if (leases.length === 0 || leases.some((lease) => lease.kernel !== 'primes')) return;
     const results = leases.map((lease) => ({ lease, output: primesReference((lease as Extract<Lease, { kernel: 'primes' }>).params) }));
@@ -109,7 +137,7 @@ async function contribute(client: Client, deadline: number): Promise<void> {
       note(`batch ${sent.status}`);
       continue;
     }
-    for (const verdict of ((await sent.json()) as ResultBatchResponse).results) {
+    for (const verdict of (JSON.parse(sent.text) as ResultBatchResponse).results) {
       if (verdict.status === 'validated') validated++;
       else {
         failed++;
@@ -127,6 +155,13 @@ console.log('ready');
 await new Promise<void>((go) => createInterface({ input: process.stdin }).once('line', () => go()));
 const started = Date.now();
 const deadline = started + Number(values.seconds) * 1000;
-await Promise.all(clients.map((client) => contribute(client, deadline)));
+await Promise.all(
+  clients.map((client) =>
+    contribute(client, deadline).catch((error: unknown) => {
+      failed++;
+      note(error instanceof Error ? error.message : String(error));
+    }),
+  ),
+);
 const seconds = (Date.now() - started) / 1000;
 console.log(JSON.stringify({ validated, failed, seconds, errors: Object.fromEntries(errors), latencies }));
