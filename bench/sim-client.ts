@@ -1,54 +1,167 @@
 /**
  * Simulated contributors for the coordinator benchmark: one process runs `--clients` honest
- * clients, each with its own owner and session key, that lease tiny units, compute them with
- * the reference kernels, sign receipts and send results, until `--seconds` pass. Prints one
- * JSON line: results validated, leases, and every lease latency in milliseconds.
+ * clients, each with its own owner and session key. Once every client has its session it
+ * prints `ready` and waits for a line on stdin; then each client, until `--seconds` pass,
+ * leases `--batch` tiny units at once (batched leases), computes them with the reference
+ * kernel, signs one WorkBatchReceipt over them and sends them in one batch
+ * (POST /v1/results/batch). `--batch 1` uses the single-result endpoint instead. Prints one
+ * JSON line: results validated, results refused, and every lease latency in milliseconds.
+ * `--think-ms T` makes each client wait T ms between rounds (a browser computing real units).
  */
+import http from 'node:http';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import type { LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { primesReference } from '../src/kernels/primes.ts';
+import type { ResultBatchResponse } from '../src/protocol/batch-schemas.ts';
 import type { ReceiptDomain } from '../src/protocol/receipt.ts';
 import type { InfoResponse, Lease } from '../src/protocol/schemas.ts';
+import { signWorkBatchReceipt } from '../src/wallet/batch-receipt-signer.ts';
 import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
 import { sessionGrantMessage } from '../src/wallet/session-grant.ts';
 
-const { values } = parseArgs({ options: { coordinators: { type: 'string' }, clients: { type: 'string' }, seconds: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    coordinators: { type: 'string' },
+    clients: { type: 'string' },
+    seconds: { type: 'string' },
+    batch: { type: 'string', default: '32' },
+    'think-ms': { type: 'string', default: '0' },
+  },
+});
 const bases = values.coordinators!.split(',');
-const deadline = Date.now() + Number(values.seconds) * 1000;
+const batchSize = Number(values.batch);
+/** How long a client waits after each round, as a browser computing real units would; 0 asks again at once. */
+const thinkMs = Number(values['think-ms']);
 const latencies: number[] = [];
 let validated = 0;
 let failed = 0;
+const errors = new Map<string, number>();
 
-async function post(base: string, path: string, body: unknown): Promise<Response> {
-  return fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+/**
+ * A pool of keep-alive connections per process, shared by its clients: thousands of clients
+ * need not mean thousands of sockets (as thousands of browsers behind a load balancer would not).
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/** An HTTP request through the pool; the answer's status and body text. */
+function request(url: string, body?: unknown): Promise<{ status: number; ok: boolean; text: string }> {
+  return new Promise((answered, fail) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const sent = http.request(
+      url,
+      { method: payload ? 'POST' : 'GET', agent, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const status = response.statusCode ?? 0;
+          answered({ status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString() });
+        });
+      },
+    );
+    sent.on('error', fail);
+    sent.end(payload);
+  });
 }
 
-async function client(index: number): Promise<void> {
+function post(base: string, path: string, body: unknown) {
+  return request(`${base}${path}`, body);
+}
+
+interface Client {
+  base: string;
+  domain: ReceiptDomain;
+  owner: LocalAccount;
+  session: LocalAccount;
+}
+
+async function join(index: number): Promise<Client> {
   const base = bases[index % bases.length]!;
-  const domain = ((await (await fetch(`${base}/v1/info`)).json()) as InfoResponse).domain as ReceiptDomain;
+  const domain = (JSON.parse((await request(`${base}/v1/info`)).text) as InfoResponse).domain as ReceiptDomain;
   const owner = privateKeyToAccount(generatePrivateKey());
   const session = privateKeyToAccount(generatePrivateKey());
   const message = sessionGrantMessage({ owner: owner.address, session: session.address, domain: new URL(base).host, uri: base, chainId: domain.chainId });
-  await post(base, '/v1/sessions', { message, signature: await owner.signMessage({ message }) });
+  const answer = await post(base, '/v1/sessions', { message, signature: await owner.signMessage({ message }) });
+  if (!answer.ok) throw new Error(`session refused: ${answer.status} ${answer.text}`);
+  return { base, domain, owner, session };
+}
+
+function note(code: string): void {
+  errors.set(code, (errors.get(code) ?? 0) + 1);
+}
+
+async function contribute(client: Client, deadline: number): Promise<void> {
+  const { base, domain, owner, session } = client;
   let seq = 0;
+  // Start at a random point of the think time, so that clients do not all ask at once.
+  if (thinkMs > 0) await new Promise((wait) => setTimeout(wait, Math.random() * thinkMs));
   while (Date.now() < deadline) {
+    if (thinkMs > 0 && seq > 0) await new Promise((wait) => setTimeout(wait, thinkMs));
     const started = performance.now();
-    const answer = await post(base, '/v1/leases', { session: session.address, backends: ['wasm'] });
+    const answer = await post(base, '/v1/leases', { session: session.address, backends: ['wasm'], ...(batchSize > 1 ? { count: batchSize } : {}) });
     latencies.push(performance.now() - started);
-    const { lease } = (await answer.json()) as { lease: Lease | null };
-    if (lease?.kernel !== 'primes') break;
-    const output = primesReference(lease.params);
-    const signed = await signWorkReceipt({ session, owner: owner.address, domain, lease, output, seq: seq++ });
-    const result = await post(base, '/v1/results', {
-      lease: lease.id,
-      output: Buffer.from(output).toString('base64'),
+    if (!answer.ok) {
+      note(`lease ${answer.status}`);
+      continue;
+    }
+    const body = JSON.parse(answer.text) as { lease: Lease | null; leases?: Lease[] };
+    const leases = body.leases ?? (body.lease ? [body.lease] : []);
+    if (leases.length === 0 || leases.some((lease) => lease.kernel !== 'primes')) return;
+    const results = leases.map((lease) => ({ lease, output: primesReference((lease as Extract<Lease, { kernel: 'primes' }>).params) }));
+    if (batchSize === 1) {
+      const { lease, output } = results[0]!;
+      const signed = await signWorkReceipt({ session, owner: owner.address, domain, lease, output, seq: seq++ });
+      const sent = await post(base, '/v1/results', {
+        lease: lease.id,
+        output: Buffer.from(output).toString('base64'),
+        receipt: signed.receipt,
+        signature: signed.signature,
+      });
+      if (sent.ok) validated++;
+      else {
+        failed++;
+        note(`result ${sent.status}`);
+      }
+      continue;
+    }
+    const signed = await signWorkBatchReceipt({ session, owner: owner.address, domain, results, seq: seq++ });
+    const sent = await post(base, '/v1/results/batch', {
       receipt: signed.receipt,
       signature: signed.signature,
+      results: signed.entries.map((entry, i) => ({ ...entry, output: Buffer.from(results[i]!.output).toString('base64') })),
     });
-    if (result.ok) validated++;
-    else failed++;
+    if (!sent.ok) {
+      failed += results.length;
+      note(`batch ${sent.status}`);
+      continue;
+    }
+    for (const verdict of (JSON.parse(sent.text) as ResultBatchResponse).results) {
+      if (verdict.status === 'validated') validated++;
+      else {
+        failed++;
+        note(verdict.code ?? verdict.status);
+      }
+    }
   }
 }
 
-await Promise.all(Array.from({ length: Number(values.clients) }, (_, i) => client(i)));
-console.log(JSON.stringify({ validated, failed, latencies }));
+// Sessions first, a few at a time, so the measured window holds only leases and results.
+const count = Number(values.clients);
+const clients: Client[] = [];
+for (let i = 0; i < count; i += 50) clients.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => join(i + j)))));
+console.log('ready');
+await new Promise<void>((go) => createInterface({ input: process.stdin }).once('line', () => go()));
+const started = Date.now();
+const deadline = started + Number(values.seconds) * 1000;
+await Promise.all(
+  clients.map((client) =>
+    contribute(client, deadline).catch((error: unknown) => {
+      failed++;
+      note(error instanceof Error ? error.message : String(error));
+    }),
+  ),
+);
+const seconds = (Date.now() - started) / 1000;
+console.log(JSON.stringify({ validated, failed, seconds, errors: Object.fromEntries(errors), latencies }));

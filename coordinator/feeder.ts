@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ExpressionBuilder, Transaction } from 'kysely';
 import type { KernelName, Lease, WorkSpec } from '../src/protocol/schemas.ts';
 import { exactKernels, makeCanary } from './canaries.ts';
-import { type Db, dialectOf } from './db/database.ts';
+import { type DatabaseDialect, type Db, dialectOf } from './db/database.ts';
 import type { Database } from './db/schema.ts';
 import { countLease, hostStanding, untilNextDay, wantsReplica } from './reputation.ts';
 import { expireOverdueLeases, refreshUnit } from './transitioner.ts';
@@ -74,7 +74,46 @@ export async function leaseUnit(db: Db, options: LeaseOptions): Promise<LeaseOut
     if (made) return { lease: made };
     if (suspect) return { lease: undefined, retryAfterMs: kProbationRetryMs };
   }
-  return { lease: await leaseReplica(db, options, trust, random) };
+  return { lease: (await leaseReplicas(db, options, trust, random, 1))[0] };
+}
+
+/**
+ * Batched leases: up to `count` units for one session in one transaction, under the same
+ * rules as `leaseUnit` (quota, leases in progress, canaries, replicas never to one owner or
+ * address twice). With adaptive replication a batch holds no more than the owner's quota and
+ * in-progress limit leave room for, and a canary drawn for it sits at a random place among
+ * the others, so a batch with a canary looks like any other.
+ */
+export async function leaseUnits(db: Db, options: LeaseOptions, count: number): Promise<{ leases: Lease[]; retryAfterMs?: number }> {
+  const trust = options.trust ?? defaultTrustConfig;
+  const random = options.random ?? Math.random;
+  if (trust.replication !== 'adaptive') return { leases: await leaseReplicas(db, options, trust, random, count) };
+  const host = await db.transaction().execute((trx) => hostStanding(trx, options.owner, options.now, trust));
+  if (host.leased_today >= host.quota) return { leases: [], retryAfterMs: untilNextDay(options.now) };
+  const held = await db
+    .selectFrom('leases')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('owner', '=', options.owner)
+    .where('state', '=', 'open')
+    .where('deadline', '>=', options.now)
+    .executeTakeFirstOrThrow();
+  const room = Math.min(count, host.quota - host.leased_today, trust.maxInProgress - Number(held.count));
+  if (room <= 0) return { leases: [], retryAfterMs: kBusyRetryMs };
+  const wantsCanary = host.probation > 0 || random() < trust.canaryRate;
+  const suspect = host.probation > 0 && host.invalid_results > 0;
+  let canary: Lease | undefined;
+  if (wantsCanary) {
+    canary = await leaseCanary(db, options);
+    if (!canary) {
+      await makeCanary(db, options.kernels);
+      canary = await leaseCanary(db, options);
+    }
+    // On probation after a wrong answer: canaries only.
+    if (suspect) return canary ? { leases: [canary] } : { leases: [], retryAfterMs: kProbationRetryMs };
+  }
+  const leases = await leaseReplicas(db, options, trust, random, room - (canary ? 1 : 0));
+  if (canary) leases.splice(Math.floor(random() * (leases.length + 1)), 0, canary);
+  return { leases };
 }
 
 /** Unit columns a lease shows, joined with its job. */
@@ -89,47 +128,88 @@ const leaseColumns = [
   'jobs.purpose',
 ] as const;
 
-async function leaseReplica(db: Db, options: LeaseOptions, trust: TrustConfig, random: () => number): Promise<Lease | undefined> {
-  const { owner, address, now, kernels, creditCaps } = options;
+/**
+ * Up to `count` replicas of different units for one session, in one transaction (batched
+ * leases): each unit is one the owner holds no replica of, so a batch never hands one owner
+ * two replicas of a unit.
+ */
+async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, random: () => number, count: number): Promise<Lease[]> {
+  const { owner, now } = options;
   return db.transaction().execute(async (trx) => {
-    const unit = await trx
+    const units = await freeUnits(trx, options, count, dialectOf(db));
+    const leases: Lease[] = [];
+    if (units.length === 0) return leases;
+    // The owner's standing is read once: the quorum of each unit it is first out on depends on it.
+    const host = trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
+    const ids = units.map((unit) => unit.id);
+    // The transitioner's reissue, for the whole batch at once: overdue open leases of these units expire.
+    await expireOverdueLeases(trx, ids, now);
+    const withLive = new Set(
+      (
+        await trx.selectFrom('leases').select('unit_id').distinct().where('unit_id', 'in', ids).where('state', 'in', ['open', 'pending', 'validated']).execute()
+      ).map((row) => row.unit_id),
+    );
+    for (const unit of units) {
+      if (withLive.has(unit.id)) {
+        leases.push(await issue(trx, unit, options));
+        await refreshUnit(trx, unit.id);
+        continue;
+      }
+      // The first replica out decides how many the unit needs (BOINC's adaptive replication).
+      const quorum = host && exactKernels.has(unit.kernel as KernelName) && wantsReplica(host, trust, random) ? 2 : 1;
+      const lease = await issue(trx, unit, options);
+      leases.push(lease);
+      // What refreshUnit would work out, in one write: the new lease is the unit's only live one.
+      await trx
+        .updateTable('units')
+        .set({ quorum, state: quorum > 1 ? 'ready' : 'leased', lease_deadline: Date.parse(lease.deadline), current_lease: lease.id })
+        .where('id', '=', unit.id)
+        .execute();
+    }
+    return leases;
+  });
+}
+
+/**
+ * Up to `count` units this host may take, highest job priority first, then oldest: units
+ * that want another replica (`ready`) and units whose lease passed its deadline. Asked per
+ * active job and per kind, so each query walks an index in order and stops after `count`
+ * rows instead of sorting every free unit (a job may have millions). Several coordinator
+ * processes over PostgreSQL: each claims different units, and none waits for another's
+ * claim (SKIP LOCKED; SQLite has one writer at a time, so needs neither).
+ */
+async function freeUnits(trx: Trx, options: LeaseOptions, count: number, dialect: DatabaseDialect) {
+  const { owner, address, now, kernels, creditCaps } = options;
+  if (count <= 0) return [];
+  const postgres = dialect === 'postgres';
+  const unitsOfActiveJobs = () =>
+    trx
       .selectFrom('units')
       .innerJoin('jobs', 'jobs.id', 'units.job_id')
-      .select([...leaseColumns, 'units.quorum'])
-      .where('jobs.status', '=', 'active')
+      .select([...leaseColumns, 'units.quorum', 'jobs.priority'])
+      .where('jobs.status', '=', 'active');
+  const candidates = (qb: ReturnType<typeof unitsOfActiveJobs>) =>
+    qb
       .where('units.canary', '=', 0)
-      .$if(kernels !== undefined, (qb) => qb.where('units.kernel', 'in', kernels!))
-      .$if(creditCaps !== undefined && creditCaps.length > 0, (qb) =>
-        qb.where((eb) => eb.and(creditCaps!.map((cap) => eb.or([eb('units.kernel', '!=', cap.kernel), eb('units.credit', '<=', cap.maxCredit)])))),
+      .$if(kernels !== undefined, (q) => q.where('units.kernel', 'in', kernels!))
+      .$if(creditCaps !== undefined && creditCaps.length > 0, (q) =>
+        q.where((eb) => eb.and(creditCaps!.map((cap) => eb.or([eb('units.kernel', '!=', cap.kernel), eb('units.credit', '<=', cap.maxCredit)])))),
       )
-      .where((eb) => eb.or([eb('units.state', '=', 'ready'), eb.and([eb('units.state', '=', 'leased'), eb('units.lease_deadline', '<', now)])]))
       .where((eb) => eb.not(eb.exists(replicasOfThisHost(eb, owner, address, now))))
-      .orderBy('jobs.priority', 'desc')
-      .orderBy('units.id')
-      .limit(1)
-      // Several coordinator processes over PostgreSQL: each claims a different unit, and none
-      // waits for another's claim (SQLite has one writer at a time, so needs neither).
-      .$if(dialectOf(db) === 'postgres', (qb) => qb.forUpdate(['units']).skipLocked())
-      .executeTakeFirst();
-    if (!unit) return undefined;
-    await expireOverdueLeases(trx, unit.id, now);
-    const live = await trx
-      .selectFrom('leases')
-      .select('id')
-      .where('unit_id', '=', unit.id)
-      .where('state', 'in', ['open', 'pending', 'validated'])
-      .limit(1)
-      .execute();
-    if (live.length === 0) {
-      // The first replica out decides how many the unit needs (BOINC's adaptive replication).
-      const host = trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
-      const quorum = host && exactKernels.has(unit.kernel as KernelName) && wantsReplica(host, trust, random) ? 2 : 1;
-      if (quorum !== unit.quorum) await trx.updateTable('units').set({ quorum }).where('id', '=', unit.id).execute();
-    }
-    const lease = await issue(trx, unit, options);
-    await refreshUnit(trx, unit.id);
-    return lease;
-  });
+      .limit(count)
+      .$if(postgres, (q) => q.forUpdate(['units']).skipLocked());
+  // Overdue leases are few: one query over every job, by the (state, lease_deadline) index.
+  const overdue = await candidates(
+    unitsOfActiveJobs().where('units.state', '=', 'leased').where('units.lease_deadline', '<', now).orderBy('jobs.priority', 'desc').orderBy('units.id'),
+  ).execute();
+  const jobs = await trx.selectFrom('jobs').select(['id', 'priority']).where('status', '=', 'active').orderBy('priority', 'desc').orderBy('id').execute();
+  const ready: typeof overdue = [];
+  for (const job of jobs) {
+    if (ready.length >= count) break;
+    // By the (job_id, state) index, whose entries are in unit id order: no sort.
+    ready.push(...(await candidates(unitsOfActiveJobs().where('units.job_id', '=', job.id).where('units.state', '=', 'ready').orderBy('units.id')).execute()));
+  }
+  return [...overdue, ...ready].sort((a, b) => b.priority - a.priority || a.id - b.id).slice(0, count);
 }
 
 /** A canary this owner has not had yet, from an active job and a kernel it runs. */

@@ -4,6 +4,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReceiptDomain } from '../src/protocol/receipt.ts';
 import type { InfoResponse, Lease } from '../src/protocol/schemas.ts';
+import { signWorkBatchReceipt } from '../src/wallet/batch-receipt-signer.ts';
 import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
 import { sessionGrantMessage } from '../src/wallet/session-grant.ts';
 import { kTestRequesterToken, startTestCoordinator, type TestCoordinator } from '../test/helpers/test-coordinator.ts';
@@ -63,6 +64,11 @@ beforeAll(async () => {
   const output = new Uint8Array(lease.kernel === 'matmul-f32' ? lease.params.m * lease.params.n * 4 : 4);
   const signed = await signWorkReceipt({ session, owner: owner.address, domain: info.domain as ReceiptDomain, lease, output, seq: 0 });
   const auth = { authorization: `Bearer ${kTestRequesterToken}` };
+  // A batch of the next two leases under one receipt, and a batched lease request.
+  const batchLeaseBody = { ...leaseBody, count: 2 };
+  const { leases } = (await coordinator.app.inject({ method: 'POST', url: '/v1/leases', payload: batchLeaseBody })).json() as { leases: Lease[] };
+  const batchResults = leases.map((l) => ({ lease: l, output }));
+  const batch = await signWorkBatchReceipt({ session, owner: owner.address, domain: info.domain as ReceiptDomain, results: batchResults, seq: 1 });
   valid.push(
     { method: 'GET', url: '/v1/info' },
     { method: 'POST', url: '/v1/sessions', body: grant },
@@ -71,6 +77,16 @@ beforeAll(async () => {
       method: 'POST',
       url: '/v1/results',
       body: { lease: lease.id, output: Buffer.from(output).toString('base64'), receipt: signed.receipt, signature: signed.signature },
+    },
+    { method: 'POST', url: '/v1/leases', body: batchLeaseBody },
+    {
+      method: 'POST',
+      url: '/v1/results/batch',
+      body: {
+        receipt: batch.receipt,
+        signature: batch.signature,
+        results: batch.entries.map((entry) => ({ ...entry, output: Buffer.from(output).toString('base64') })),
+      },
     },
     { method: 'GET', url: `/v1/owners/${owner.address}` },
     {

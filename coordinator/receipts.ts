@@ -1,5 +1,15 @@
 import { type Hex, hashTypedData, type PrivateKeyAccount, recoverTypedDataAddress } from 'viem';
-import { type ReceiptDomain, receiptMessage, type WorkReceipt, workReceiptPrimaryType, workReceiptTypes } from '../src/protocol/receipt.ts';
+import {
+  batchReceiptMessage,
+  type ReceiptDomain,
+  receiptMessage,
+  type WorkBatchReceipt,
+  type WorkReceipt,
+  workBatchReceiptPrimaryType,
+  workBatchReceiptTypes,
+  workReceiptPrimaryType,
+  workReceiptTypes,
+} from '../src/protocol/receipt.ts';
 
 function typedData(domain: ReceiptDomain, receipt: WorkReceipt) {
   return { domain, types: workReceiptTypes, primaryType: workReceiptPrimaryType, message: receiptMessage(receipt) } as const;
@@ -14,6 +24,24 @@ export function receiptDigest(domain: ReceiptDomain, receipt: WorkReceipt): Hex 
 export async function receiptSigner(domain: ReceiptDomain, receipt: WorkReceipt, signature: Hex): Promise<string | undefined> {
   try {
     return (await recoverTypedDataAddress({ ...typedData(domain, receipt), signature })).toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+function batchTypedData(domain: ReceiptDomain, receipt: WorkBatchReceipt) {
+  return { domain, types: workBatchReceiptTypes, primaryType: workBatchReceiptPrimaryType, message: batchReceiptMessage(receipt) } as const;
+}
+
+/** The EIP-712 digest of a batch receipt under this coordinator's domain: the key of resent batches. */
+export function batchReceiptDigest(domain: ReceiptDomain, receipt: WorkBatchReceipt): Hex {
+  return hashTypedData(batchTypedData(domain, receipt));
+}
+
+/** The address that signed a batch receipt, or undefined when the signature is not a valid one. */
+export async function batchReceiptSigner(domain: ReceiptDomain, receipt: WorkBatchReceipt, signature: Hex): Promise<string | undefined> {
+  try {
+    return (await recoverTypedDataAddress({ ...batchTypedData(domain, receipt), signature })).toLowerCase();
   } catch {
     return undefined;
   }

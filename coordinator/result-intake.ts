@@ -8,7 +8,7 @@ import type { ReceiptDomain, WorkReceipt } from '../src/protocol/receipt.ts';
 import type { ResultRequest, ResultResponse, WorkSpec } from '../src/protocol/schemas.ts';
 import { closeJobIfComplete, keepUnitOutput } from './assimilator.ts';
 import { grantCredit } from './credit-ledger.ts';
-import { type Db, dialectOf } from './db/database.ts';
+import { type DatabaseDialect, type Db, dialectOf } from './db/database.ts';
 import type { Database, ResultsTable } from './db/schema.ts';
 import { HttpError } from './http-error.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
@@ -42,7 +42,7 @@ const kInputRetryHoldMs = 60 * 60 * 1000;
  * unit is offered to someone else (BOINC accepts late results the work unit still needs),
  * which marks the lease expired. A unit completed by other results closes every other lease.
  */
-function assertLeaseOpen(lease: { state: string; unitState: string }): void {
+export function assertLeaseOpen(lease: { state: string; unitState: string }): void {
   if (lease.unitState === 'done' || lease.unitState === 'failed')
     throw new HttpError(409, errorCodes.leaseClosed, 'This unit was already completed by other results; lease new work.', 'lease');
   if (lease.state === 'expired') {
@@ -60,7 +60,7 @@ async function holdLease(db: Db, leaseId: string, unitId: number, until: number)
   });
 }
 
-type StoredResult = { outcome: 'validated' | 'invalid' | 'pending'; reason: string | null; credit: number; countersignature: string | null };
+export type StoredResult = { outcome: 'validated' | 'invalid' | 'pending'; reason: string | null; credit: number; countersignature: string | null };
 
 /** Answers a receipt that was judged before with the same verdict, and no new credit. */
 function repeatVerdict(digest: Hex, stored: StoredResult): ResultResponse {
@@ -79,7 +79,6 @@ function repeatVerdict(digest: Hex, stored: StoredResult): ResultResponse {
 export async function acceptResult(body: ResultRequest, context: IntakeContext): Promise<ResultResponse> {
   const { db, domain, now } = context;
   const trust = context.trust ?? defaultTrustConfig;
-  const adaptive = trust.replication === 'adaptive';
   const dialect = dialectOf(db);
   // The schema has checked every field's hex pattern.
   const receipt = body.receipt as WorkReceipt;
@@ -98,27 +97,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
     return repeatVerdict(digest, previous);
   }
 
-  const lease = await db
-    .selectFrom('leases')
-    .innerJoin('units', 'units.id', 'leases.unit_id')
-    .select([
-      'leases.id',
-      'leases.unit_id',
-      'leases.session',
-      'leases.owner',
-      'leases.deadline',
-      'leases.state',
-      'units.kernel',
-      'units.params',
-      'units.credit',
-      'units.state as unitState',
-      'units.job_id',
-      'units.quorum',
-      'units.canary',
-      'units.expected_hash as expectedHash',
-    ])
-    .where('leases.id', '=', body.lease.toLowerCase())
-    .executeTakeFirst();
+  const [lease] = await leasesForResults(db, [body.lease.toLowerCase()]);
   if (!lease) throw new HttpError(404, errorCodes.leaseUnknown, `No lease ${body.lease} was issued here.`, 'lease');
   if (receipt.session.toLowerCase() !== lease.session) {
     throw new HttpError(
@@ -188,119 +167,22 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
         throw error;
       });
 
-  let unitFailed = false;
-  const outcome = await db.transaction().execute(async (trx): Promise<{ repeat: StoredResult } | Judged> => {
-    // Re-read inside the transaction: another request may have closed the lease meanwhile.
-    // On PostgreSQL, lock the unit row: results of one unit's replicas are judged one at a time.
-    const unit = await trx
-      .selectFrom('units')
-      .select(['state as unitState', 'errors', 'quorum'])
-      .where('id', '=', lease.unit_id)
-      .$if(dialectOf(db) === 'postgres', (qb) => qb.forUpdate())
-      .executeTakeFirstOrThrow();
-    const current = await trx.selectFrom('leases').select('state').where('id', '=', lease.id).executeTakeFirstOrThrow();
-    const judged = await trx.selectFrom('results').selectAll().where('digest', '=', digest).executeTakeFirst();
-    if (judged) return { repeat: judged };
-    assertLeaseOpen({ state: current.state, unitState: canary ? 'leased' : unit.unitState });
-    const record = (outcome: ResultsTable['outcome'], reason: string | null, credit: number, countersignature: string | null) =>
-      trx
-        .insertInto('results')
-        .values({
-          digest,
-          lease_id: lease.id,
-          unit_id: lease.unit_id,
-          owner: lease.owner,
-          session: lease.session,
-          result_hash: resultHash,
-          seq: receipt.seq,
-          outcome,
-          reason,
-          credit,
-          countersignature,
-          created_at: now,
-        })
-        .execute();
-
-    if (!verdict.valid) {
-      await trx.updateTable('leases').set({ state: 'invalid', result_hash: resultHash }).where('id', '=', lease.id).execute();
-      await record('invalid', verdict.reason, 0, null);
-      if (adaptive) await recordInvalid(trx, lease.owner, trust, canary);
-      // A wrong canary marks its owner: the results it has waiting for a quorum are not paid.
-      if (canary) await withholdPending(trx, lease.owner);
-      else {
-        // Each invalid result comes from a different owner (the feeder never gives an owner a
-        // unit it failed), so kMaxUnitErrors means that many independent failures.
-        const errors = unit.errors + 1;
-        unitFailed = errors >= kMaxUnitErrors;
-        await trx
-          .updateTable('units')
-          .set({ errors, ...(unitFailed ? { state: 'failed' as const, lease_deadline: null, current_lease: null } : {}) })
-          .where('id', '=', lease.unit_id)
-          .execute();
-        if (!unitFailed) await refreshUnit(trx, lease.unit_id);
-      }
-      return { status: 'invalid', reason: verdict.reason };
-    }
-
-    if (canary || unit.quorum <= 1) {
-      const countersignature = await countersign(context.coordinator, digest);
-      const credit = await grantCredit(trx, { unitId: lease.unit_id, owner: lease.owner, leaseId: lease.id, amount: lease.credit, now }, trust, dialect);
-      await trx.updateTable('leases').set({ state: 'validated', result_hash: resultHash }).where('id', '=', lease.id).execute();
-      await record('validated', null, credit, countersignature);
-      if (adaptive) await recordValid(trx, lease.owner, trust, canary);
-      if (!canary) {
-        // The assimilator's part happens in the same transaction as the credit, so a crash can
-        // never leave a unit paid for but missing from its job's output.
-        await keepUnitOutput(trx, lease.unit_id, lease.job_id, output);
-        await trx.updateTable('units').set({ state: 'done', lease_deadline: null, current_lease: null }).where('id', '=', lease.unit_id).execute();
-      }
-      return { status: 'validated', credit, countersignature };
-    }
-
-    // Replicated: the result waits until `quorum` replicas agree on its hash (exact kernels).
-    await trx.updateTable('leases').set({ state: 'pending', result_hash: resultHash }).where('id', '=', lease.id).execute();
-    await record('pending', null, 0, null);
-    const agreeing = await trx
-      .selectFrom('leases')
-      .select(['id', 'owner'])
-      .where('unit_id', '=', lease.unit_id)
-      .where('state', '=', 'pending')
-      .where('result_hash', '=', resultHash)
-      .execute();
-    if (agreeing.length < unit.quorum) {
-      await refreshUnit(trx, lease.unit_id);
-      return { status: 'pending' };
-    }
-    let own: Judged = { status: 'pending' };
-    for (const replica of agreeing) {
-      const stored = await trx
-        .selectFrom('results')
-        .select('digest')
-        .where('lease_id', '=', replica.id)
-        .where('outcome', '=', 'pending')
-        .executeTakeFirstOrThrow();
-      const countersignature = await countersign(context.coordinator, stored.digest as Hex);
-      const credit = await grantCredit(trx, { unitId: lease.unit_id, owner: replica.owner, leaseId: replica.id, amount: lease.credit, now }, trust, dialect);
-      await trx.updateTable('leases').set({ state: 'validated' }).where('id', '=', replica.id).execute();
-      await trx.updateTable('results').set({ outcome: 'validated', credit, countersignature }).where('digest', '=', stored.digest).execute();
-      if (adaptive) await recordValid(trx, replica.owner, trust, false);
-      if (replica.id === lease.id) own = { status: 'validated', credit, countersignature };
-    }
-    // The odd ones out: results that passed the cheap check but disagree with the quorum.
-    const odd = await trx.selectFrom('leases').select(['id', 'owner']).where('unit_id', '=', lease.unit_id).where('state', '=', 'pending').execute();
-    for (const replica of odd) {
-      await trx.updateTable('leases').set({ state: 'invalid' }).where('id', '=', replica.id).execute();
-      await trx
-        .updateTable('results')
-        .set({ outcome: 'invalid', reason: `the output differs from ${agreeing.length} agreeing replicas` })
-        .where('lease_id', '=', replica.id)
-        .execute();
-      if (adaptive) await recordInvalid(trx, replica.owner, trust, false);
-    }
-    await keepUnitOutput(trx, lease.unit_id, lease.job_id, output);
-    await trx.updateTable('units').set({ state: 'done', lease_deadline: null, current_lease: null }).where('id', '=', lease.unit_id).execute();
-    return own;
-  });
+  const outcome = await db.transaction().execute((trx) =>
+    judgeResult(trx, {
+      lease,
+      digest,
+      seq: receipt.seq,
+      resultHash,
+      output,
+      verdict,
+      now,
+      trust,
+      dialect,
+      coordinator: context.coordinator,
+      countersignature: () => countersign(context.coordinator, digest),
+    }),
+  );
+  const unitFailed = 'status' in outcome && outcome.status === 'invalid' && outcome.unitFailed;
 
   if ('repeat' in outcome) {
     context.metrics?.results.inc({ outcome: 'duplicate', kernel: spec.kernel });
@@ -312,10 +194,180 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   if (outcome.status === 'invalid')
     throw new HttpError(422, errorCodes.resultInvalid, `The result is wrong: ${outcome.reason}. No credit was granted.`, 'output');
   if (outcome.status === 'pending') return { status: 'pending', digest, credit: '0', countersignature: '0x', duplicate: false };
-  return { status: 'validated', digest, credit: String(outcome.credit), countersignature: outcome.countersignature, duplicate: false };
+  return { status: 'validated', digest, credit: String(outcome.credit), countersignature: outcome.countersignature ?? '0x', duplicate: false };
 }
 
-type Judged = { status: 'validated'; credit: number; countersignature: string } | { status: 'pending' } | { status: 'invalid'; reason: string };
+/** A lease with the unit fields a result is judged against. */
+export type LeaseForResult = Awaited<ReturnType<typeof leasesForResults>>[number];
+
+/** The leases (by lowercase id) results are sent for, joined with their units; unknown ids are missing. */
+export function leasesForResults(db: Db, ids: readonly string[]) {
+  return db
+    .selectFrom('leases')
+    .innerJoin('units', 'units.id', 'leases.unit_id')
+    .select([
+      'leases.id',
+      'leases.unit_id',
+      'leases.session',
+      'leases.owner',
+      'leases.deadline',
+      'leases.state',
+      'units.kernel',
+      'units.params',
+      'units.credit',
+      'units.state as unitState',
+      'units.job_id',
+      'units.quorum',
+      'units.canary',
+      'units.expected_hash as expectedHash',
+    ])
+    .where('leases.id', 'in', ids)
+    .execute();
+}
+
+/** What `judgeResult` needs besides the transaction: one result whose receipt and output have been checked. */
+export interface JudgeInput {
+  lease: LeaseForResult;
+  /** The key of the results row: the receipt's digest (a batch item's: see result-batch-intake.ts). */
+  digest: Hex;
+  seq: string;
+  resultHash: string;
+  output: Uint8Array;
+  verdict: Verdict;
+  now: number;
+  trust: TrustConfig;
+  dialect: DatabaseDialect;
+  coordinator: PrivateKeyAccount;
+  /** The countersignature stored with this result once validated (null: the batch's covers it). */
+  countersignature: () => Promise<string | null>;
+}
+
+/**
+ * Records one result's verdict, inside the caller's transaction: the credit, the lease and the
+ * unit's state, reputation, the quorum of replicas and the assimilator's part. Throws an
+ * HttpError, before writing anything, when the lease is no longer open.
+ */
+export async function judgeResult(trx: Transaction<Database>, input: JudgeInput): Promise<{ repeat: StoredResult } | Judged> {
+  const { lease, digest, resultHash, output, verdict, now, trust, dialect } = input;
+  const adaptive = trust.replication === 'adaptive';
+  const canary = lease.canary === 1;
+  // Re-read inside the transaction: another request may have closed the lease meanwhile.
+  // On PostgreSQL, lock the unit row: results of one unit's replicas are judged one at a time.
+  const unit = await trx
+    .selectFrom('units')
+    .select(['state as unitState', 'errors', 'quorum'])
+    .where('id', '=', lease.unit_id)
+    .$if(dialect === 'postgres', (qb) => qb.forUpdate())
+    .executeTakeFirstOrThrow();
+  const current = await trx.selectFrom('leases').select('state').where('id', '=', lease.id).executeTakeFirstOrThrow();
+  const judged = await trx.selectFrom('results').selectAll().where('digest', '=', digest).executeTakeFirst();
+  if (judged) return { repeat: judged };
+  assertLeaseOpen({ state: current.state, unitState: canary ? 'leased' : unit.unitState });
+  const record = (outcome: ResultsTable['outcome'], reason: string | null, credit: number, countersignature: string | null) =>
+    trx
+      .insertInto('results')
+      .values({
+        digest,
+        lease_id: lease.id,
+        unit_id: lease.unit_id,
+        owner: lease.owner,
+        session: lease.session,
+        result_hash: resultHash,
+        seq: input.seq,
+        outcome,
+        reason,
+        credit,
+        countersignature,
+        created_at: now,
+      })
+      .execute();
+
+  if (!verdict.valid) {
+    let unitFailed = false;
+    await trx.updateTable('leases').set({ state: 'invalid', result_hash: resultHash }).where('id', '=', lease.id).execute();
+    await record('invalid', verdict.reason, 0, null);
+    if (adaptive) await recordInvalid(trx, lease.owner, trust, canary);
+    // A wrong canary marks its owner: the results it has waiting for a quorum are not paid.
+    if (canary) await withholdPending(trx, lease.owner);
+    else {
+      // Each invalid result comes from a different owner (the feeder never gives an owner a
+      // unit it failed), so kMaxUnitErrors means that many independent failures.
+      const errors = unit.errors + 1;
+      unitFailed = errors >= kMaxUnitErrors;
+      await trx
+        .updateTable('units')
+        .set({ errors, ...(unitFailed ? { state: 'failed' as const, lease_deadline: null, current_lease: null } : {}) })
+        .where('id', '=', lease.unit_id)
+        .execute();
+      if (!unitFailed) await refreshUnit(trx, lease.unit_id);
+    }
+    return { status: 'invalid', reason: verdict.reason, unitFailed };
+  }
+
+  if (canary || unit.quorum <= 1) {
+    const countersignature = await input.countersignature();
+    const credit = await grantCredit(trx, { unitId: lease.unit_id, owner: lease.owner, leaseId: lease.id, amount: lease.credit, now }, trust, dialect);
+    await trx.updateTable('leases').set({ state: 'validated', result_hash: resultHash }).where('id', '=', lease.id).execute();
+    await record('validated', null, credit, countersignature);
+    if (adaptive) await recordValid(trx, lease.owner, trust, canary);
+    if (!canary) {
+      // The assimilator's part happens in the same transaction as the credit, so a crash can
+      // never leave a unit paid for but missing from its job's output.
+      await keepUnitOutput(trx, lease.unit_id, lease.job_id, output);
+      await trx.updateTable('units').set({ state: 'done', lease_deadline: null, current_lease: null }).where('id', '=', lease.unit_id).execute();
+    }
+    return { status: 'validated', credit, countersignature };
+  }
+
+  // Replicated: the result waits until `quorum` replicas agree on its hash (exact kernels).
+  await trx.updateTable('leases').set({ state: 'pending', result_hash: resultHash }).where('id', '=', lease.id).execute();
+  await record('pending', null, 0, null);
+  const agreeing = await trx
+    .selectFrom('leases')
+    .select(['id', 'owner'])
+    .where('unit_id', '=', lease.unit_id)
+    .where('state', '=', 'pending')
+    .where('result_hash', '=', resultHash)
+    .execute();
+  if (agreeing.length < unit.quorum) {
+    await refreshUnit(trx, lease.unit_id);
+    return { status: 'pending' };
+  }
+  let own: Judged = { status: 'pending' };
+  for (const replica of agreeing) {
+    const stored = await trx
+      .selectFrom('results')
+      .select('digest')
+      .where('lease_id', '=', replica.id)
+      .where('outcome', '=', 'pending')
+      .executeTakeFirstOrThrow();
+    const countersignature = await countersign(input.coordinator, stored.digest as Hex);
+    const credit = await grantCredit(trx, { unitId: lease.unit_id, owner: replica.owner, leaseId: replica.id, amount: lease.credit, now }, trust, dialect);
+    await trx.updateTable('leases').set({ state: 'validated' }).where('id', '=', replica.id).execute();
+    await trx.updateTable('results').set({ outcome: 'validated', credit, countersignature }).where('digest', '=', stored.digest).execute();
+    if (adaptive) await recordValid(trx, replica.owner, trust, false);
+    if (replica.id === lease.id) own = { status: 'validated', credit, countersignature };
+  }
+  // The odd ones out: results that passed the cheap check but disagree with the quorum.
+  const odd = await trx.selectFrom('leases').select(['id', 'owner']).where('unit_id', '=', lease.unit_id).where('state', '=', 'pending').execute();
+  for (const replica of odd) {
+    await trx.updateTable('leases').set({ state: 'invalid' }).where('id', '=', replica.id).execute();
+    await trx
+      .updateTable('results')
+      .set({ outcome: 'invalid', reason: `the output differs from ${agreeing.length} agreeing replicas` })
+      .where('lease_id', '=', replica.id)
+      .execute();
+    if (adaptive) await recordInvalid(trx, replica.owner, trust, false);
+  }
+  await keepUnitOutput(trx, lease.unit_id, lease.job_id, output);
+  await trx.updateTable('units').set({ state: 'done', lease_deadline: null, current_lease: null }).where('id', '=', lease.unit_id).execute();
+  return own;
+}
+
+export type Judged =
+  | { status: 'validated'; credit: number; countersignature: string | null }
+  | { status: 'pending' }
+  | { status: 'invalid'; reason: string; unitFailed: boolean };
 
 /**
  * After a wrong canary: the owner's results still waiting for a quorum are judged invalid and
@@ -349,7 +401,7 @@ export async function ownerCredit(db: Db, owner: string): Promise<{ validatedRes
   return { validatedResults: Number(row.results), credit: String(row.credit ?? 0), linkedOwners: linked.map((linkedOwner) => getAddress(linkedOwner)) };
 }
 
-function badSignature(domain: ReceiptDomain): HttpError {
+export function badSignature(domain: ReceiptDomain): HttpError {
   return new HttpError(
     401,
     errorCodes.receiptSignature,
@@ -359,7 +411,7 @@ function badSignature(domain: ReceiptDomain): HttpError {
 }
 
 /** A receipt counts only while its session is neither revoked nor expired. */
-async function assertSessionCurrent(db: Db, address: string, now: number): Promise<void> {
+export async function assertSessionCurrent(db: Db, address: string, now: number): Promise<void> {
   const session = await db.selectFrom('sessions').select(['revoked_at', 'expires_at']).where('address', '=', address).executeTakeFirstOrThrow();
   if (session.revoked_at != null) {
     throw new HttpError(401, errorCodes.sessionRevoked, `Session ${address} was revoked; its receipts are refused.`, 'receipt.session');

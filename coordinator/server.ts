@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { PrivateKeyAccount } from 'viem';
 import { getAddress } from 'viem';
 import { kernelDefinitions } from '../src/kernels/registry.ts';
+import { type ResultBatchRequest, ResultBatchRequestSchema, ResultBatchResponseSchema } from '../src/protocol/batch-schemas.ts';
 import { errorCodes } from '../src/protocol/error-codes.ts';
 import type { ReceiptDomain } from '../src/protocol/receipt.ts';
 import {
@@ -39,7 +40,7 @@ import type { CoordinatorConfig } from './config.ts';
 import { registerCors } from './cors.ts';
 import type { Db } from './db/database.ts';
 import { embedHeaders } from './embed-headers.ts';
-import { leaseUnit } from './feeder.ts';
+import { type LeaseOptions, leaseUnit, leaseUnits } from './feeder.ts';
 import { HttpError } from './http-error.ts';
 import { registerJobRoutes } from './jobs-routes.ts';
 import { extendLease } from './lease-heartbeat.ts';
@@ -50,6 +51,7 @@ import { registerNetworkRoutes } from './network-routes.ts';
 import { linkOwner } from './owner-links.ts';
 import { registerPartnerRoutes } from './partners.ts';
 import { RequestLimiter } from './request-limiter.ts';
+import { acceptResultBatch } from './result-batch-intake.ts';
 import { acceptResult, ownerCredit } from './result-intake.ts';
 import { activeSession, registerSession, revokeSession } from './sessions.ts';
 import { registerRewardsRoutes } from './settlement/rewards-routes.ts';
@@ -231,6 +233,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     async (request) => linkOwner(db, request.params.owner, request.body, { host: request.host, chainId: config.chainId, now: now(), verifier }),
   );
 
+  /** Batched leases (`count`): every unit in one transaction, the first also as `lease`. */
+  const leaseBatch = async (count: number, options: LeaseOptions) => {
+    let outcome = await leaseUnits(db, options, count);
+    if (outcome.leases.length === 0 && outcome.retryAfterMs === undefined && config.demo) {
+      await ensureDemoWork(db, config.demo);
+      outcome = await leaseUnits(db, options, count);
+    }
+    for (const lease of outcome.leases) metrics.leases.inc({ kernel: lease.kernel });
+    if (outcome.leases.length === 0) metrics.noWork.inc();
+    const retryAfterMs = outcome.leases.length > 0 ? 0 : (outcome.retryAfterMs ?? kNoWorkRetryMs);
+    return { lease: outcome.leases[0] ?? null, retryAfterMs, leases: outcome.leases };
+  };
+
   app.post<{ Body: LeaseRequest }>(
     '/v1/leases',
     { schema: { body: LeaseRequestSchema, response: { 200: LeaseResponseSchema, ...errorResponses } } },
@@ -239,18 +254,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const session = await activeSession(db, request.body.session, at);
       limit(reply, session.address, session.owner);
       const creditCaps = request.body.speeds && leaseCreditCaps(request.body.speeds, config.leaseMs);
-      const ask = () =>
-        leaseUnit(db, {
-          session: session.address,
-          owner: session.owner,
-          address: request.ip,
-          now: at,
-          leaseMs: config.leaseMs,
-          kernels: request.body.kernels,
-          creditCaps,
-          trust,
-          ...(deps.random ? { random: deps.random } : {}),
-        });
+      const options: LeaseOptions = {
+        session: session.address,
+        owner: session.owner,
+        address: request.ip,
+        now: at,
+        leaseMs: config.leaseMs,
+        kernels: request.body.kernels,
+        creditCaps,
+        trust,
+        ...(deps.random ? { random: deps.random } : {}),
+      };
+      if (request.body.count !== undefined) return leaseBatch(request.body.count, options);
+      const ask = () => leaseUnit(db, options);
       let outcome = await ask();
       if (!outcome.lease && outcome.retryAfterMs === undefined && config.demo) {
         await ensureDemoWork(db, config.demo);
@@ -295,6 +311,21 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const holder = await db.selectFrom('leases').select(['session', 'owner']).where('id', '=', request.body.lease.toLowerCase()).executeTakeFirst();
       if (holder) limit(reply, holder.session, holder.owner);
       return acceptResult(request.body, { db, domain, coordinator, metrics, now: now(), trust, ...(deps.random ? { random: deps.random } : {}) });
+    },
+  );
+
+  app.post<{ Body: ResultBatchRequest }>(
+    '/v1/results/batch',
+    { schema: { body: ResultBatchRequestSchema, response: { 200: ResultBatchResponseSchema, ...errorResponses } } },
+    async (request, reply) => {
+      // One request against the signing session's limits; the batch is refused whole if it is not that session's.
+      const holder = await db
+        .selectFrom('sessions')
+        .select(['address', 'owner'])
+        .where('address', '=', request.body.receipt.session.toLowerCase())
+        .executeTakeFirst();
+      if (holder) limit(reply, holder.address, holder.owner);
+      return acceptResultBatch(request.body, { db, domain, coordinator, metrics, now: now(), trust, ...(deps.random ? { random: deps.random } : {}) });
     },
   );
 

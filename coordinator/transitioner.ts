@@ -36,7 +36,7 @@ export async function refreshUnit(trx: Trx, unitId: number): Promise<void> {
     .execute();
 }
 
-/** Marks a unit's overdue open leases expired, as it is offered again: their late results are refused from now on. */
-export async function expireOverdueLeases(trx: Trx, unitId: number, now: number): Promise<void> {
-  await trx.updateTable('leases').set({ state: 'expired' }).where('unit_id', '=', unitId).where('state', '=', 'open').where('deadline', '<', now).execute();
+/** Marks units' overdue open leases expired, as they are offered again: their late results are refused from now on. */
+export async function expireOverdueLeases(trx: Trx, unitIds: readonly number[], now: number): Promise<void> {
+  await trx.updateTable('leases').set({ state: 'expired' }).where('unit_id', 'in', unitIds).where('state', '=', 'open').where('deadline', '<', now).execute();
 }

@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.ts';
 import type { Database } from './schema.ts';
+import { withStatementCache } from './statement-cache.ts';
 
 export type Db = Kysely<Database>;
 export type DatabaseDialect = 'sqlite' | 'postgres';
@@ -45,7 +46,9 @@ export async function openDatabase(location: string): Promise<Db> {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    // 64 MiB of page cache (the default is 2 MiB): leases and results have random keys, so their index pages are read all over.
+    sqlite.pragma('cache_size = -65536');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     dialects.set(db, 'sqlite');
   }
   await migrateToLatest(db, dialectOf(db));

@@ -193,6 +193,25 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
         await db.schema.createIndex('sessions_by_partner').on('sessions').column('partner').execute();
       },
     },
+    '0011-batches': {
+      async up(db: Kysely<unknown>) {
+        // Result batches under one receipt: judged once, answered again with the same verdicts.
+        await db.schema
+          .createTable('result_batches')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('session', 'text', (c) => c.notNull())
+          .addColumn('seq', 'text', (c) => c.notNull())
+          .addColumn('count', 'integer', (c) => c.notNull())
+          .addColumn('verdicts', 'text', (c) => c.notNull())
+          .addColumn('countersignature', 'text')
+          .addColumn('validated_root', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('result_batches_by_session_seq').on('result_batches').columns(['session', 'seq']).execute();
+        // The feeder finds units whose lease passed its deadline without sorting every leased unit.
+        await db.schema.createIndex('units_by_state_deadline').on('units').columns(['state', 'lease_deadline']).execute();
+      },
+    },
   };
 }
 

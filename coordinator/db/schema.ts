@@ -155,6 +155,21 @@ export interface HostsTable {
   created_at: number;
 }
 
+/** A result batch judged once (result-batch-intake.ts): its verdicts, for a resend (migration 0011). */
+export interface ResultBatchesTable {
+  /** The WorkBatchReceipt's EIP-712 digest. */
+  digest: string;
+  session: string;
+  seq: string;
+  count: number;
+  /** The verdicts answered, JSON. */
+  verdicts: string;
+  /** The coordinator's signature over keccak256(digest ‖ validatedRoot); null when nothing was validated. */
+  countersignature: string | null;
+  validated_root: string | null;
+  created_at: number;
+}
+
 export interface Database {
   jobs: JobsTable;
   units: UnitsTable;
@@ -167,4 +182,5 @@ export interface Database {
   settlement_epochs: SettlementEpochsTable;
   settlement_payouts: SettlementPayoutsTable;
   hosts: HostsTable;
+  result_batches: ResultBatchesTable;
 }

@@ -172,6 +172,9 @@ export const SessionResponseSchema = Type.Object({
 });
 export type SessionResponse = Static<typeof SessionResponseSchema>;
 
+/** The most units one lease request may ask for. */
+export const kMaxLeaseCount = 256;
+
 export const LeaseRequestSchema = Type.Object(
   {
     session: AddressSchema,
@@ -187,6 +190,8 @@ export const LeaseRequestSchema = Type.Object(
         maxItems: kernelNames.length,
       }),
     ),
+    /** Batched leases: up to this many units at once, answered in `leases` (see docs/decisions/0010-result-batches.md). */
+    count: Type.Optional(Type.Integer({ minimum: 1, maximum: kMaxLeaseCount })),
   },
   { additionalProperties: false },
 );
@@ -210,8 +215,10 @@ export type Lease = Static<typeof LeaseFieldsSchema> & WorkSpec;
 export const LeaseResponseSchema = Type.Object({
   lease: Type.Union([LeaseSchema, Type.Null()]),
   retryAfterMs: Type.Integer({ minimum: 0 }),
+  /** When the request gave a `count`: every unit leased (`lease` is the first). */
+  leases: Type.Optional(Type.Array(LeaseSchema)),
 });
-export type LeaseResponse = { lease: Lease | null; retryAfterMs: number };
+export type LeaseResponse = { lease: Lease | null; retryAfterMs: number; leases?: Lease[] };
 
 /** POST /v1/leases/:id/heartbeat: the session holding a lease keeps it while its unit runs. */
 export const LeaseHeartbeatRequestSchema = Type.Object({ session: AddressSchema }, { additionalProperties: false });

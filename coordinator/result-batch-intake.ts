@@ -1,0 +1,276 @@
+import { concatHex, type Hex, keccak256 } from 'viem';
+import { KernelError } from '../src/errors/kernel-error.ts';
+import { kernelDefinitions } from '../src/kernels/registry.ts';
+import type { BatchVerdict, ResultBatchRequest, ResultBatchResponse } from '../src/protocol/batch-schemas.ts';
+import { errorCodes } from '../src/protocol/error-codes.ts';
+import { type BatchEntry, batchResultsRoot, type WorkBatchReceipt } from '../src/protocol/receipt.ts';
+import type { WorkSpec } from '../src/protocol/schemas.ts';
+import { closeJobIfComplete } from './assimilator.ts';
+import { dialectOf } from './db/database.ts';
+import { HttpError } from './http-error.ts';
+import { batchReceiptDigest, batchReceiptSigner, countersign, nonCanonicalSignature } from './receipts.ts';
+import {
+  assertSessionCurrent,
+  badSignature,
+  type IntakeContext,
+  type Judged,
+  judgeResult,
+  type LeaseForResult,
+  leasesForResults,
+  type StoredResult,
+} from './result-intake.ts';
+import { defaultTrustConfig } from './trust-config.ts';
+import { validateOutput } from './validators/validate-output.ts';
+import type { Verdict } from './validators/verdict.ts';
+
+/** The results-table key of one result in a batch: keccak256(batch digest ‖ lease). */
+export function batchItemDigest(batchDigest: Hex, lease: Hex): Hex {
+  return keccak256(concatHex([batchDigest, lease]));
+}
+
+/** The hash the coordinator signs for a batch: keccak256(batch digest ‖ root of the results it validated). */
+export function batchCountersignedHash(batchDigest: Hex, validatedRoot: Hex): Hex {
+  return keccak256(concatHex([batchDigest, validatedRoot]));
+}
+
+function rejected(lease: string, error: HttpError): BatchVerdict {
+  return { lease, status: 'rejected', credit: '0', code: error.code, message: error.shortMessage };
+}
+
+/** A result whose receipt entry, lease and output passed every check that needs no transaction. */
+interface Checked {
+  index: number;
+  lease: LeaseForResult;
+  output: Uint8Array;
+  resultHash: string;
+  verdict: Verdict;
+}
+
+/**
+ * Takes a batch of results under one `WorkBatchReceipt`: one signature recovered, one
+ * replay check, one transaction for every result's bookkeeping. The batch as a whole is
+ * refused (4xx, like a single receipt) when it is malformed, forged, replayed, or its session
+ * is revoked or expired; otherwise each result gets its own verdict (validated, pending or
+ * rejected with the code the single endpoint would answer), and one bad result costs only
+ * itself. The same batch sent again answers the same verdicts and pays nothing more.
+ */
+export async function acceptResultBatch(body: ResultBatchRequest, context: IntakeContext): Promise<ResultBatchResponse> {
+  const { db, domain, now } = context;
+  const trust = context.trust ?? defaultTrustConfig;
+  const dialect = dialectOf(db);
+  const receipt = body.receipt as WorkBatchReceipt;
+  const session = receipt.session.toLowerCase();
+  if (receipt.count !== body.results.length) {
+    throw new HttpError(
+      400,
+      errorCodes.receiptMismatch,
+      `receipt.count is ${receipt.count}, but the batch carries ${body.results.length} results.`,
+      'receipt.count',
+    );
+  }
+  if (BigInt(receipt.seq) >= 2n ** 64n) throw new HttpError(400, errorCodes.badRequest, 'receipt.seq is over the uint64 range.', 'receipt.seq');
+  const leaseIds = body.results.map((result) => result.lease.toLowerCase());
+  const firstRepeat = leaseIds.findIndex((id, index) => leaseIds.indexOf(id) !== index);
+  if (firstRepeat >= 0)
+    throw new HttpError(400, errorCodes.badRequest, `results.${firstRepeat}.lease appears twice in this batch.`, `results.${firstRepeat}.lease`);
+  const entries: BatchEntry[] = body.results.map((result) => ({ lease: result.lease as Hex, resultHash: result.resultHash as Hex, units: result.units }));
+  if (batchResultsRoot(entries) !== receipt.resultsRoot.toLowerCase()) {
+    throw new HttpError(
+      400,
+      errorCodes.receiptMismatch,
+      'receipt.resultsRoot does not commit to these results (lease, resultHash, units, in this order).',
+      'receipt.resultsRoot',
+    );
+  }
+  const malleated = nonCanonicalSignature(body.signature as Hex);
+  if (malleated) throw new HttpError(401, errorCodes.receiptMalleable, `The receipt's signature is not canonical: ${malleated}.`, 'signature');
+  const digest = batchReceiptDigest(domain, receipt);
+  // One signature for the whole batch: the point of batching (see docs/decisions/0010-result-batches.md).
+  if ((await batchReceiptSigner(domain, receipt, body.signature as Hex)) !== session) throw badSignature(domain);
+
+  const previous = await db.selectFrom('result_batches').selectAll().where('digest', '=', digest).executeTakeFirst();
+  if (previous) return repeatBatch(context, digest, previous);
+
+  const registered = await db.selectFrom('sessions').select('owner').where('address', '=', session).executeTakeFirst();
+  if (!registered) throw new HttpError(401, errorCodes.sessionUnknown, `No session ${receipt.session} is registered here.`, 'receipt.session');
+  if (registered.owner !== receipt.owner.toLowerCase())
+    throw new HttpError(403, errorCodes.leaseNotYours, 'receipt.owner is not the owner of this session.', 'receipt.owner');
+  await assertSessionCurrent(db, session, now);
+  const reused =
+    (await db.selectFrom('result_batches').select('digest').where('session', '=', session).where('seq', '=', receipt.seq).executeTakeFirst()) ??
+    (await db.selectFrom('results').select('digest').where('session', '=', session).where('seq', '=', receipt.seq).executeTakeFirst());
+  if (reused) {
+    throw new HttpError(
+      409,
+      errorCodes.receiptReplayed,
+      `Session ${receipt.session} already used sequence number ${receipt.seq} for another receipt (${reused.digest}).`,
+      'receipt.seq',
+    );
+  }
+
+  const leases = new Map((await leasesForResults(db, leaseIds)).map((lease) => [lease.id, lease]));
+  const verdicts: BatchVerdict[] = new Array(body.results.length);
+  const checked: Checked[] = [];
+  for (const [index, result] of body.results.entries()) {
+    try {
+      checked.push(await checkResult(index, result, leases.get(leaseIds[index]!), session, context.random));
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      verdicts[index] = rejected(result.lease, error);
+    }
+  }
+
+  // Units in id order, so two processes judging overlapping batches on PostgreSQL lock them in one order.
+  checked.sort((a, b) => a.lease.unit_id - b.lease.unit_id);
+  const outcomes = new Map<number, Judged | { repeat: StoredResult }>();
+  const stored = await db.transaction().execute(async (trx) => {
+    for (const item of checked) {
+      try {
+        outcomes.set(
+          item.index,
+          await judgeResult(trx, {
+            lease: item.lease,
+            digest: batchItemDigest(digest, item.lease.id as Hex),
+            seq: receipt.seq,
+            resultHash: item.resultHash,
+            output: item.output,
+            verdict: item.verdict,
+            now,
+            trust,
+            dialect,
+            coordinator: context.coordinator,
+            // The batch's countersignature covers it (below).
+            countersignature: async () => null,
+          }),
+        );
+      } catch (error) {
+        // judgeResult refuses a closed lease before it writes anything: the others go on.
+        if (!(error instanceof HttpError)) throw error;
+        verdicts[item.index] = rejected(body.results[item.index]!.lease, error);
+      }
+    }
+    for (const [index, outcome] of outcomes) verdicts[index] = verdictOf(body.results[index]!.lease, outcome);
+    const validated = entries.filter((_, index) => verdicts[index]!.status === 'validated');
+    const validatedRoot = validated.length > 0 ? batchResultsRoot(validated) : null;
+    const countersignature = validatedRoot ? await countersign(context.coordinator, batchCountersignedHash(digest, validatedRoot)) : null;
+    await trx
+      .insertInto('result_batches')
+      .values({
+        digest,
+        session,
+        seq: receipt.seq,
+        count: receipt.count,
+        verdicts: JSON.stringify(verdicts),
+        countersignature,
+        validated_root: validatedRoot,
+        created_at: now,
+      })
+      .execute();
+    return { countersignature };
+  });
+
+  const closing = new Map<number, boolean>();
+  for (const item of checked) {
+    const outcome = outcomes.get(item.index);
+    const kernel = item.lease.kernel as WorkSpec['kernel'];
+    if (!outcome || 'repeat' in outcome) {
+      context.metrics?.results.inc({ outcome: 'duplicate', kernel });
+      continue;
+    }
+    context.metrics?.results.inc({ outcome: outcome.status, kernel });
+    if (outcome.status !== 'pending') {
+      const failed = outcome.status === 'invalid' && outcome.unitFailed;
+      closing.set(item.lease.job_id, (closing.get(item.lease.job_id) ?? false) || failed);
+    }
+  }
+  // Units' outputs are in (or failed for good): their jobs may be complete.
+  for (const [jobId, unitFailed] of closing) await closeJobIfComplete(db, jobId, unitFailed);
+  return { digest, countersignature: stored.countersignature ?? '0x', duplicate: false, results: verdicts };
+}
+
+/** Checks one result against its lease and validates its output, with no transaction; an HttpError rejects it. */
+async function checkResult(
+  index: number,
+  result: ResultBatchRequest['results'][number],
+  lease: LeaseForResult | undefined,
+  session: string,
+  random: (() => number) | undefined,
+): Promise<Checked> {
+  const field = `results.${index}`;
+  if (!lease) throw new HttpError(404, errorCodes.leaseUnknown, `No lease ${result.lease} was issued here.`, `${field}.lease`);
+  if (lease.session !== session) {
+    throw new HttpError(403, errorCodes.leaseNotYours, 'This lease was issued to another session than the one that signed the batch.', `${field}.lease`);
+  }
+  if (result.units !== String(lease.credit)) {
+    throw new HttpError(400, errorCodes.receiptMismatch, `units is ${result.units}, but the lease offers ${lease.credit}.`, `${field}.units`);
+  }
+  const output = Buffer.from(result.output, 'base64');
+  const resultHash = result.resultHash.toLowerCase();
+  if (keccak256(output) !== resultHash) {
+    throw new HttpError(400, errorCodes.receiptMismatch, 'resultHash is not the keccak-256 of the output sent.', `${field}.resultHash`);
+  }
+  const spec = { kernel: lease.kernel, params: JSON.parse(lease.params) } as WorkSpec;
+  const expectedBytes = (kernelDefinitions[spec.kernel].outputBytes as (params: WorkSpec['params']) => number)(spec.params);
+  if (output.byteLength !== expectedBytes) {
+    throw new HttpError(
+      400,
+      errorCodes.resultShape,
+      `output has ${output.byteLength} bytes; this ${spec.kernel} unit's output has ${expectedBytes}.`,
+      `${field}.output`,
+    );
+  }
+  // A canary's answer is known: its hash decides. Any other result gets its kernel's cheap check.
+  if (lease.canary === 1) {
+    const verdict: Verdict =
+      resultHash === lease.expectedHash ? { valid: true } : { valid: false, reason: 'the output differs from the verified answer for this unit' };
+    return { index, lease, output, resultHash, verdict };
+  }
+  try {
+    return { index, lease, output, resultHash, verdict: await validateOutput(spec, output, random) };
+  } catch (error) {
+    if (error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_')) {
+      throw new HttpError(
+        503,
+        errorCodes.inputUnavailable,
+        `The coordinator cannot read this unit's inputs right now (${error.shortMessage}); send the result again later in a new batch.`,
+        `${field}.output`,
+      );
+    }
+    throw error;
+  }
+}
+
+function verdictOf(lease: string, outcome: Judged | { repeat: StoredResult }): BatchVerdict {
+  const judged: Judged | StoredResult = 'repeat' in outcome ? outcome.repeat : outcome;
+  const status = 'status' in judged ? judged.status : judged.outcome;
+  if (status === 'invalid') {
+    const reason = 'reason' in judged ? judged.reason : null;
+    return { lease, status: 'rejected', credit: '0', code: errorCodes.resultInvalid, message: `The result is wrong: ${reason}. No credit was granted.` };
+  }
+  if (status === 'pending') return { lease, status: 'pending', credit: '0' };
+  return { lease, status: 'validated', credit: String('credit' in judged ? judged.credit : 0) };
+}
+
+/** A batch judged before: its verdicts again, with results that waited for a quorum as they stand now. No new credit. */
+async function repeatBatch(context: IntakeContext, digest: Hex, previous: { verdicts: string; countersignature: string | null }): Promise<ResultBatchResponse> {
+  const verdicts = JSON.parse(previous.verdicts) as BatchVerdict[];
+  const waiting = verdicts.filter((verdict) => verdict.status === 'pending');
+  if (waiting.length > 0) {
+    const rows = await context.db
+      .selectFrom('results')
+      .select(['digest', 'outcome', 'reason', 'credit', 'countersignature'])
+      .where(
+        'digest',
+        'in',
+        waiting.map((verdict) => batchItemDigest(digest, verdict.lease.toLowerCase() as Hex)),
+      )
+      .execute();
+    const byDigest = new Map(rows.map((row) => [row.digest, row]));
+    for (const [index, verdict] of verdicts.entries()) {
+      if (verdict.status !== 'pending') continue;
+      const row = byDigest.get(batchItemDigest(digest, verdict.lease.toLowerCase() as Hex));
+      if (row) verdicts[index] = verdictOf(verdict.lease, { repeat: row });
+    }
+  }
+  return { digest, countersignature: previous.countersignature ?? '0x', duplicate: true, results: verdicts };
+}
