@@ -61,6 +61,8 @@ export class SurgeApp extends LitElement {
     /* A card never widens the page: on a phone, anything too wide for it scrolls inside the card. */
     section { background: var(--surge-card, transparent); border: 1px solid var(--surge-border, #d1d5db); border-radius: 0.6rem; padding: 1rem; min-width: 0; overflow-x: auto; }
     .wide { grid-column: 1 / -1; }
+    section > button { font: inherit; font-weight: 600; padding: 0.5rem 1.2rem; border-radius: 0.4rem; border: 2px solid currentColor; background: transparent; color: inherit; cursor: pointer; }
+    section > button:focus-visible { outline: 3px solid var(--surge-focus, #f59e0b); outline-offset: 2px; }
     [hidden] { display: none; }
     @media (max-width: 30rem) { :host { padding: 0.75rem; } section { padding: 0.75rem; } }
   `;

@@ -28,8 +28,10 @@ export class SurgeSettings extends LitElement {
   static override styles = css`
     :host { display: block; }
     form { display: grid; gap: 0.6rem; }
-    label { display: inline-flex; gap: 0.5rem; align-items: center; flex-wrap: wrap; }
-    select, input { font: inherit; padding: 0.25rem; }
+    /* Nothing wider than the card: a long option or note wraps instead of being cut off. */
+    form > * { min-width: 0; }
+    label { display: inline-flex; gap: 0.5rem; align-items: center; flex-wrap: wrap; max-width: 100%; }
+    select, input { font: inherit; padding: 0.25rem; max-width: 100%; }
     input[type='number'] { width: 5.5rem; }
     .note { margin: 0; color: var(--surge-muted, #555); font-size: 0.9em; }
   `;
