@@ -1,6 +1,5 @@
 import { concatHex, type Hex, keccak256 } from 'viem';
 import { KernelError } from '../src/errors/kernel-error.ts';
-import { kernelDefinitions } from '../src/kernels/registry.ts';
 import type { BatchVerdict, ResultBatchRequest, ResultBatchResponse } from '../src/protocol/batch-schemas.ts';
 import { errorCodes } from '../src/protocol/error-codes.ts';
 import { type BatchEntry, batchResultsRoot, type WorkBatchReceipt } from '../src/protocol/receipt.ts';
@@ -10,6 +9,7 @@ import { dialectOf } from './db/database.ts';
 import { HttpError } from './http-error.ts';
 import { batchReceiptDigest, batchReceiptSigner, countersign, nonCanonicalSignature } from './receipts.ts';
 import {
+  assertSeqUnused,
   assertSessionCurrent,
   badSignature,
   type IntakeContext,
@@ -18,6 +18,7 @@ import {
   type LeaseForResult,
   leasesForResults,
   type StoredResult,
+  unitSpecFor,
 } from './result-intake.ts';
 import { defaultTrustConfig } from './trust-config.ts';
 import { validateOutput } from './validators/validate-output.ts';
@@ -96,17 +97,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   if (registered.owner !== receipt.owner.toLowerCase())
     throw new HttpError(403, errorCodes.leaseNotYours, 'receipt.owner is not the owner of this session.', 'receipt.owner');
   await assertSessionCurrent(db, session, now);
-  const reused =
-    (await db.selectFrom('result_batches').select('digest').where('session', '=', session).where('seq', '=', receipt.seq).executeTakeFirst()) ??
-    (await db.selectFrom('results').select('digest').where('session', '=', session).where('seq', '=', receipt.seq).executeTakeFirst());
-  if (reused) {
-    throw new HttpError(
-      409,
-      errorCodes.receiptReplayed,
-      `Session ${receipt.session} already used sequence number ${receipt.seq} for another receipt (${reused.digest}).`,
-      'receipt.seq',
-    );
-  }
+  await assertSeqUnused(db, session, receipt);
 
   const leases = new Map((await leasesForResults(db, leaseIds)).map((lease) => [lease.id, lease]));
   const verdicts: BatchVerdict[] = new Array(body.results.length);
@@ -209,16 +200,7 @@ async function checkResult(
   if (keccak256(output) !== resultHash) {
     throw new HttpError(400, errorCodes.receiptMismatch, 'resultHash is not the keccak-256 of the output sent.', `${field}.resultHash`);
   }
-  const spec = { kernel: lease.kernel, params: JSON.parse(lease.params) } as WorkSpec;
-  const expectedBytes = (kernelDefinitions[spec.kernel].outputBytes as (params: WorkSpec['params']) => number)(spec.params);
-  if (output.byteLength !== expectedBytes) {
-    throw new HttpError(
-      400,
-      errorCodes.resultShape,
-      `output has ${output.byteLength} bytes; this ${spec.kernel} unit's output has ${expectedBytes}.`,
-      `${field}.output`,
-    );
-  }
+  const spec = unitSpecFor(lease, output, `${field}.output`);
   // A canary's answer is known: its hash decides. Any other result gets its kernel's cheap check.
   if (lease.canary === 1) {
     const verdict: Verdict =

@@ -119,27 +119,10 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   const signer = await receiptSigner(domain, receipt, body.signature as Hex);
   if (signer !== lease.session) throw badSignature(domain);
   await assertSessionCurrent(db, lease.session, now);
-  const reused = await db.selectFrom('results').select('digest').where('session', '=', lease.session).where('seq', '=', receipt.seq).executeTakeFirst();
-  if (reused) {
-    throw new HttpError(
-      409,
-      errorCodes.receiptReplayed,
-      `Session ${receipt.session} already used sequence number ${receipt.seq} for another receipt (${reused.digest}).`,
-      'receipt.seq',
-    );
-  }
+  await assertSeqUnused(db, lease.session, receipt);
   assertLeaseOpen({ state: lease.state, unitState: lease.canary === 1 ? 'leased' : lease.unitState });
 
-  const spec = { kernel: lease.kernel, params: JSON.parse(lease.params) } as WorkSpec;
-  const expectedBytes = (kernelDefinitions[spec.kernel].outputBytes as (params: WorkSpec['params']) => number)(spec.params);
-  if (output.byteLength !== expectedBytes) {
-    throw new HttpError(
-      400,
-      errorCodes.resultShape,
-      `output has ${output.byteLength} bytes; this ${spec.kernel} unit's output has ${expectedBytes}.`,
-      'output',
-    );
-  }
+  const spec = unitSpecFor(lease, output, 'output');
   const resultHash = receipt.resultHash.toLowerCase();
   const canary = lease.canary === 1;
   // A canary's answer is known: its hash decides. Any other result gets its kernel's cheap check.
@@ -399,6 +382,31 @@ export async function ownerCredit(db: Db, owner: string): Promise<{ validatedRes
     .where((eb) => eb.or([eb('credits.owner', '=', address), eb('owner_links.wallet', '=', address)]))
     .executeTakeFirstOrThrow();
   return { validatedResults: Number(row.results), credit: String(row.credit ?? 0), linkedOwners: linked.map((linkedOwner) => getAddress(linkedOwner)) };
+}
+
+/** A session numbers its receipts, single and batch alike: a number used before is a replay. */
+export async function assertSeqUnused(db: Db, session: string, receipt: { session: string; seq: string }): Promise<void> {
+  const reused =
+    (await db.selectFrom('result_batches').select('digest').where('session', '=', session).where('seq', '=', receipt.seq).executeTakeFirst()) ??
+    (await db.selectFrom('results').select('digest').where('session', '=', session).where('seq', '=', receipt.seq).executeTakeFirst());
+  if (reused) {
+    throw new HttpError(
+      409,
+      errorCodes.receiptReplayed,
+      `Session ${receipt.session} already used sequence number ${receipt.seq} for another receipt (${reused.digest}).`,
+      'receipt.seq',
+    );
+  }
+}
+
+/** The leased unit's work spec, once the output sent has the size its kernel's output has. */
+export function unitSpecFor(lease: { kernel: string; params: string }, output: Uint8Array, field: string): WorkSpec {
+  const spec = { kernel: lease.kernel, params: JSON.parse(lease.params) } as WorkSpec;
+  const expectedBytes = (kernelDefinitions[spec.kernel].outputBytes as (params: WorkSpec['params']) => number)(spec.params);
+  if (output.byteLength !== expectedBytes) {
+    throw new HttpError(400, errorCodes.resultShape, `output has ${output.byteLength} bytes; this ${spec.kernel} unit's output has ${expectedBytes}.`, field);
+  }
+  return spec;
 }
 
 export function badSignature(domain: ReceiptDomain): HttpError {
