@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { type Address, BaseError, ContractFunctionRevertedError, type Hex, type LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -66,9 +65,7 @@ describe.each(testDatabases)('epoch settlement on anvil, $name', ({ name: databa
    */
   async function claim(who: LocalAccount, rewards?: Rewards): Promise<Rewards> {
     await testChain.fund(who.address);
-    if (!coordinator.app.server.listening) await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = coordinator.app.server.address() as AddressInfo;
-    const proof = rewards ?? (await fetchRewards(`http://127.0.0.1:${port}`, who.address));
+    const proof = rewards ?? (await fetchRewards(await coordinator.url(), who.address));
     if (!proof) throw new Error(`no rewards for ${who.address} yet`);
     const receipt = await testChain.publicClient.waitForTransactionReceipt({ hash: await claimRewards(testChain.wallet(who), proof) });
     expect(receipt.status).toBe('success');

@@ -23,10 +23,7 @@ beforeAll(async () => {
   if (!existsSync(resolve(distDir, 'index.html'))) throw new Error('The page is not built: run `npm run build` first (npm test does).');
   mkdirSync(artifacts, { recursive: true });
   coordinator = await startTestCoordinator({ staticDir: distDir, demo: { size: 128, block: 32, k: 64 } });
-  await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
-  const address = coordinator.app.server.address();
-  if (!address || typeof address === 'string') throw new Error('the coordinator did not listen on a TCP port');
-  baseUrl = `http://127.0.0.1:${address.port}`;
+  baseUrl = await coordinator.url();
   browser = await launchChromium();
 });
 
@@ -149,11 +146,10 @@ describe('contributing from the page', () => {
         tile: 24,
         maxIterations: 300_000,
       });
-      await slow.app.listen({ host: '127.0.0.1', port: 0 });
-      const { port } = slow.app.server.address() as { port: number };
+      const slowUrl = await slow.url();
       const context = await browser.newContext();
       const page = await context.newPage();
-      await page.goto(`http://127.0.0.1:${port}`);
+      await page.goto(slowUrl);
       await page.getByRole('button', { name: 'Start contributing' }).click();
       await expect.poll(() => page.getByTestId('unit').count(), { timeout: 30_000, interval: 50 }).toBe(1);
       // Pausing checkpoints the unit in progress to IndexedDB; then the tab goes away.

@@ -73,8 +73,7 @@ beforeAll(async () => {
   partner = await listen(partnerSite);
   third = await listen(thirdSite);
   coordinator = await startTestCoordinator({ staticDir: distDir, demo: { size: 128, block: 32, k: 64 }, frameAncestors: [partner] });
-  await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
-  surge = `http://127.0.0.1:${(coordinator.app.server.address() as { port: number }).port}`;
+  surge = await coordinator.url();
   browser = await launchChromium();
 });
 

@@ -16,8 +16,7 @@ let baseUrl: string;
 beforeAll(async () => {
   if (!existsSync(resolve(distDir, 'index.html'))) throw new Error('The page is not built: run `npm run build` first (npm test does).');
   coordinator = await startTestCoordinator({ staticDir: distDir, demo: { size: 128, block: 32, k: 64 } });
-  await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
-  baseUrl = `http://127.0.0.1:${(coordinator.app.server.address() as { port: number }).port}`;
+  baseUrl = await coordinator.url();
 });
 
 afterAll(() => coordinator?.close());
@@ -86,8 +85,7 @@ describe('surge-headless', () => {
   it('exits 1 when there is no work to do', async () => {
     const idle = await startTestCoordinator({ staticDir: distDir, demo: undefined });
     try {
-      await idle.app.listen({ host: '127.0.0.1', port: 0 });
-      const url = `http://127.0.0.1:${(idle.app.server.address() as { port: number }).port}`;
+      const url = await idle.url();
       const { code, stderr } = await runCli(['--coordinator', url, '--max-seconds', '4', '--workers', '1']);
       expect(code).toBe(1);
       expect(stderr).toMatch(/No work unit was done in 4 s: No work for this browser right now; asking again shortly/);

@@ -18,9 +18,7 @@ let baseUrl: string;
 let browser: Browser;
 
 async function listen(c: TestCoordinator): Promise<string> {
-  await c.app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = c.app.server.address() as { port: number };
-  return `http://127.0.0.1:${port}`;
+  return c.url();
 }
 
 async function slowJob(c: TestCoordinator, tiles: number): Promise<void> {

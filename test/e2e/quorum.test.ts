@@ -37,10 +37,7 @@ beforeAll(async () => {
     maxIterations: 64,
     tile: 8,
   });
-  await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
-  const address = coordinator.app.server.address();
-  if (!address || typeof address === 'string') throw new Error('the coordinator did not listen on a TCP port');
-  baseUrl = `http://127.0.0.1:${address.port}`;
+  baseUrl = await coordinator.url();
   browser = await launchChromium();
 });
 

@@ -42,8 +42,7 @@ beforeAll(async () => {
     maxIterations: 256,
     priority: 1,
   });
-  await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
-  baseUrl = `http://127.0.0.1:${(coordinator.app.server.address() as { port: number }).port}`;
+  baseUrl = await coordinator.url();
   browser = await launchChromium();
   context = await browser.newContext({ viewport: desktop, colorScheme: 'light', reducedMotion: 'reduce', acceptDownloads: true });
 });

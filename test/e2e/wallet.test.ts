@@ -21,10 +21,7 @@ let browser: Browser;
 beforeAll(async () => {
   if (!existsSync(resolve(distDir, 'index.html'))) throw new Error('The page is not built: run `npm run build` first (npm test does).');
   coordinator = await startTestCoordinator({ staticDir: distDir });
-  await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
-  const address = coordinator.app.server.address();
-  if (!address || typeof address === 'string') throw new Error('the coordinator did not listen on a TCP port');
-  baseUrl = `http://127.0.0.1:${address.port}`;
+  baseUrl = await coordinator.url();
   browser = await launchChromium();
 });
 

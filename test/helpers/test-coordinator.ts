@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -23,6 +24,8 @@ export interface TestCoordinator {
   /** The coordinator's clock, which a test may move. */
   clock: { now: number };
   dataDir: string;
+  /** Listens on a free local port (the first time) and answers the coordinator's base URL. */
+  url(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -97,6 +100,10 @@ export async function startTestCoordinator(
     config,
     clock,
     dataDir,
+    async url() {
+      if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 });
+      return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    },
     async close() {
       await app.close();
       await db.destroy();
