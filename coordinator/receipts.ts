@@ -1,4 +1,4 @@
-import { type Hex, hashTypedData, type PrivateKeyAccount, recoverTypedDataAddress } from 'viem';
+import { type Hex, hashTypedData, type PrivateKeyAccount } from 'viem';
 import {
   batchReceiptMessage,
   type ReceiptDomain,
@@ -10,6 +10,7 @@ import {
   workReceiptPrimaryType,
   workReceiptTypes,
 } from '../src/protocol/receipt.ts';
+import { recoverSigner } from './secp256k1.ts';
 
 function typedData(domain: ReceiptDomain, receipt: WorkReceipt) {
   return { domain, types: workReceiptTypes, primaryType: workReceiptPrimaryType, message: receiptMessage(receipt) } as const;
@@ -18,15 +19,6 @@ function typedData(domain: ReceiptDomain, receipt: WorkReceipt) {
 /** The EIP-712 digest of a receipt under this coordinator's domain: the key of duplicates. */
 export function receiptDigest(domain: ReceiptDomain, receipt: WorkReceipt): Hex {
   return hashTypedData(typedData(domain, receipt));
-}
-
-/** The address that signed a receipt, or undefined when the signature is not a valid one. */
-export async function receiptSigner(domain: ReceiptDomain, receipt: WorkReceipt, signature: Hex): Promise<string | undefined> {
-  try {
-    return (await recoverTypedDataAddress({ ...typedData(domain, receipt), signature })).toLowerCase();
-  } catch {
-    return undefined;
-  }
 }
 
 function batchTypedData(domain: ReceiptDomain, receipt: WorkBatchReceipt) {
@@ -38,13 +30,12 @@ export function batchReceiptDigest(domain: ReceiptDomain, receipt: WorkBatchRece
   return hashTypedData(batchTypedData(domain, receipt));
 }
 
-/** The address that signed a batch receipt, or undefined when the signature is not a valid one. */
-export async function batchReceiptSigner(domain: ReceiptDomain, receipt: WorkBatchReceipt, signature: Hex): Promise<string | undefined> {
-  try {
-    return (await recoverTypedDataAddress({ ...batchTypedData(domain, receipt), signature })).toLowerCase();
-  } catch {
-    return undefined;
-  }
+/**
+ * The lowercase address that signed a receipt or batch receipt, from its EIP-712 digest, or
+ * undefined when the signature recovers no key.
+ */
+export function receiptSigner(digest: Hex, signature: Hex): Promise<string | undefined> {
+  return recoverSigner(digest, signature);
 }
 
 /** The coordinator's countersignature: its key signs the receipt's digest, as proof of validated work. */

@@ -7,7 +7,7 @@ import type { WorkSpec } from '../src/protocol/schemas.ts';
 import { closeJobIfComplete } from './assimilator.ts';
 import { dialectOf } from './db/database.ts';
 import { HttpError } from './http-error.ts';
-import { batchReceiptDigest, batchReceiptSigner, countersign, nonCanonicalSignature } from './receipts.ts';
+import { batchReceiptDigest, countersign, nonCanonicalSignature, receiptSigner } from './receipts.ts';
 import {
   assertSeqUnused,
   assertSessionCurrent,
@@ -87,7 +87,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   if (malleated) throw new HttpError(401, errorCodes.receiptMalleable, `The receipt's signature is not canonical: ${malleated}.`, 'signature');
   const digest = batchReceiptDigest(domain, receipt);
   // One signature for the whole batch: the point of batching (see docs/decisions/0010-result-batches.md).
-  if ((await batchReceiptSigner(domain, receipt, body.signature as Hex)) !== session) throw badSignature(domain);
+  if ((await receiptSigner(digest, body.signature as Hex)) !== session) throw badSignature(domain);
 
   const previous = await db.selectFrom('result_batches').selectAll().where('digest', '=', digest).executeTakeFirst();
   if (previous) return repeatBatch(context, digest, previous);

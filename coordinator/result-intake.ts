@@ -93,7 +93,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   const previous = await db.selectFrom('results').selectAll().where('digest', '=', digest).executeTakeFirst();
   if (previous) {
     // The same receipt again (an outbox retry): the same verdict, once its signature is the session's.
-    if ((await receiptSigner(domain, receipt, body.signature as Hex)) !== previous.session) throw badSignature(domain);
+    if ((await receiptSigner(digest, body.signature as Hex)) !== previous.session) throw badSignature(domain);
     return repeatVerdict(digest, previous);
   }
 
@@ -116,7 +116,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   if (keccak256(output) !== receipt.resultHash.toLowerCase()) {
     throw new HttpError(400, errorCodes.receiptMismatch, 'receipt.resultHash is not the keccak-256 of the output sent.', 'receipt.resultHash');
   }
-  const signer = await receiptSigner(domain, receipt, body.signature as Hex);
+  const signer = await receiptSigner(digest, body.signature as Hex);
   if (signer !== lease.session) throw badSignature(domain);
   await assertSessionCurrent(db, lease.session, now);
   await assertSeqUnused(db, lease.session, receipt);

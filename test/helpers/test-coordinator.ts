@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { type Hex, zeroAddress } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { generatePrivateKey } from 'viem/accounts';
 import { type CoordinatorConfig, parseRequesterTokens } from '../../coordinator/config.ts';
+import { fastSigningAccount } from '../../coordinator/secp256k1.ts';
 
 /** The requester token every test coordinator accepts (as requester `tester`). */
 export const kTestRequesterToken = 'test-requester-token';
@@ -93,7 +94,7 @@ export async function startTestCoordinator(
   };
   const db = await openDatabase(config.database);
   const clock = { now: Date.now() };
-  const app = await buildServer({ config, db, coordinator: privateKeyToAccount(config.coordinatorKey as Hex), now: () => clock.now, ...extra });
+  const app = await buildServer({ config, db, coordinator: fastSigningAccount(config.coordinatorKey as Hex), now: () => clock.now, ...extra });
   return {
     app,
     db,
