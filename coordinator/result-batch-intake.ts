@@ -5,6 +5,7 @@ import { errorCodes } from '../src/protocol/error-codes.ts';
 import { type BatchEntry, batchResultsRoot, type WorkBatchReceipt } from '../src/protocol/receipt.ts';
 import type { WorkSpec } from '../src/protocol/schemas.ts';
 import { closeJobIfComplete } from './assimilator.ts';
+import { judgeBatch } from './batch-judge.ts';
 import { dialectOf } from './db/database.ts';
 import { HttpError } from './http-error.ts';
 import { batchReceiptDigest, countersign, nonCanonicalSignature, receiptSigner } from './receipts.ts';
@@ -14,7 +15,6 @@ import {
   badSignature,
   type IntakeContext,
   type Judged,
-  judgeResult,
   type LeaseForResult,
   leasesForResults,
   type StoredResult,
@@ -115,30 +115,15 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   checked.sort((a, b) => a.lease.unit_id - b.lease.unit_id);
   const outcomes = new Map<number, Judged | { repeat: StoredResult }>();
   const stored = await db.transaction().execute(async (trx) => {
-    for (const item of checked) {
-      try {
-        outcomes.set(
-          item.index,
-          await judgeResult(trx, {
-            lease: item.lease,
-            digest: batchItemDigest(digest, item.lease.id as Hex),
-            seq: receipt.seq,
-            resultHash: item.resultHash,
-            output: item.output,
-            verdict: item.verdict,
-            now,
-            trust,
-            dialect,
-            coordinator: context.coordinator,
-            // The batch's countersignature covers it (below).
-            countersignature: async () => null,
-          }),
-        );
-      } catch (error) {
-        // judgeResult refuses a closed lease before it writes anything: the others go on.
-        if (!(error instanceof HttpError)) throw error;
-        verdicts[item.index] = rejected(body.results[item.index]!.lease, error);
-      }
+    const judged = await judgeBatch(
+      trx,
+      checked.map((item) => ({ ...item, digest: batchItemDigest(digest, item.lease.id as Hex) })),
+      { seq: receipt.seq, now, trust, dialect, coordinator: context.coordinator },
+    );
+    for (const [index, outcome] of judged) {
+      // A lease closed meanwhile is refused before anything is written for it: the others go on.
+      if ('refused' in outcome) verdicts[index] = rejected(body.results[index]!.lease, outcome.refused);
+      else outcomes.set(index, outcome);
     }
     for (const [index, outcome] of outcomes) verdicts[index] = verdictOf(body.results[index]!.lease, outcome);
     const validated = entries.filter((_, index) => verdicts[index]!.status === 'validated');

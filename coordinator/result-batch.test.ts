@@ -7,6 +7,7 @@ import type { InfoResponse, Lease } from '../src/protocol/schemas.ts';
 import { signWorkBatchReceipt } from '../src/wallet/batch-receipt-signer.ts';
 import { registerContributor, type TestContributor } from '../test/helpers/contributor.ts';
 import { startTestCoordinator, type TestCoordinator, testDatabases } from '../test/helpers/test-coordinator.ts';
+import { readJobOutput } from './assimilator.ts';
 import type { TrustConfig } from './trust-config.ts';
 import { createPrimesJob } from './work-generator.ts';
 
@@ -65,6 +66,14 @@ describe.each(testDatabases)('result batches on $name', ({ name: database, skip 
     };
   }
 
+  /** The credit one unit of the test job earns, read from a throwaway coordinator. */
+  async function unitCredit(): Promise<number> {
+    await start({ replication: 'off' }, 1);
+    const credit = (await coordinator.db.selectFrom('units').select('credit').executeTakeFirstOrThrow()).credit;
+    await coordinator.close();
+    return credit;
+  }
+
   function send(body: ResultBatchRequest) {
     return coordinator.app.inject({ method: 'POST', url: '/v1/results/batch', payload: body });
   }
@@ -98,6 +107,30 @@ describe.each(testDatabases)('result batches on $name', ({ name: database, skip 
     expect(again.statusCode).toBe(200);
     expect(again.json()).toMatchObject({ duplicate: true, digest: answer.digest, results: answer.results });
     expect(await credit(who)).toMatchObject({ validatedResults: 4, credit: String(total) });
+  });
+
+  it("pays a batch up to its owner's credit cap, in unit order, and assembles every unit into the job's output", async () => {
+    // Room for two and a half units this epoch (every unit of the job is the same size).
+    const perUnit = await unitCredit();
+    const cap = Math.floor(perUnit * 2.5);
+    await start({ replication: 'off', creditCapPerEpoch: cap }, 4);
+    const who = await registerContributor(coordinator.app);
+    const leases = await leaseMany(who, 4);
+    expect(leases.map((lease) => Number(lease.units))).toEqual([perUnit, perUnit, perUnit, perUnit]);
+    const answer = (
+      await send(
+        await batch(
+          who,
+          leases.map((lease) => ({ lease, output: correct(lease) })),
+          0,
+        ),
+      )
+    ).json() as ResultBatchResponse;
+    expect(answer.results.map((r) => r.status)).toEqual(['validated', 'validated', 'validated', 'validated']);
+    expect(answer.results.map((r) => Number(r.credit))).toEqual([perUnit, perUnit, cap - 2 * perUnit, 0]);
+    expect(await credit(who)).toMatchObject({ validatedResults: 4, credit: String(cap) });
+    expect(await coordinator.db.selectFrom('jobs').select(['status', 'units_done']).executeTakeFirstOrThrow()).toEqual({ status: 'done', units_done: 4 });
+    expect(await readJobOutput(coordinator.db, 1)).toEqual(primesReference({ lo: kLo, hi: kLo + 4 * kSpan, blockSize: kBlock }));
   });
 
   it('rejects the one wrong result of a batch and accepts the others', async () => {

@@ -1,0 +1,242 @@
+import type { Transaction } from 'kysely';
+import type { Hex, PrivateKeyAccount } from 'viem';
+import { creditEpochStart } from './credit-ledger.ts';
+import type { DatabaseDialect } from './db/database.ts';
+import type { Database } from './db/schema.ts';
+import { HttpError } from './http-error.ts';
+import { assertLeaseOpen, type Judged, judgeResult, type LeaseForResult, type StoredResult } from './result-intake.ts';
+import type { TrustConfig } from './trust-config.ts';
+import type { Verdict } from './validators/verdict.ts';
+
+type Trx = Transaction<Database>;
+
+/** One result of a batch whose receipt entry, lease and output passed the checks that need no transaction. */
+export interface BatchItem {
+  index: number;
+  lease: LeaseForResult;
+  /** The results-table key of this result (see batchItemDigest). */
+  digest: Hex;
+  resultHash: string;
+  output: Uint8Array;
+  verdict: Verdict;
+}
+
+export interface BatchJudgeContext {
+  seq: string;
+  now: number;
+  trust: TrustConfig;
+  dialect: DatabaseDialect;
+  coordinator: PrivateKeyAccount;
+}
+
+/** What became of one result: judged (or judged before), or refused with the single endpoint's error. */
+export type BatchOutcome = Judged | { repeat: StoredResult } | { refused: HttpError };
+
+/**
+ * Judges every result of a batch inside the caller's transaction, with the same rules as
+ * `judgeResult` but a few statements for the whole batch instead of a dozen per result: the
+ * common case, a valid result of a unit that needs no quorum (or a canary), is credited,
+ * recorded and assimilated in bulk. Results that wait for or complete a quorum, and invalid
+ * ones, go through `judgeResult` one at a time, after the bulk, so an invalid result in a
+ * batch still leaves its owner's streak at zero.
+ */
+export async function judgeBatch(trx: Trx, items: readonly BatchItem[], context: BatchJudgeContext): Promise<Map<number, BatchOutcome>> {
+  const outcomes = new Map<number, BatchOutcome>();
+  if (items.length === 0) return outcomes;
+  const current = await currentStates(trx, items, context.dialect);
+  const repeats = new Map(
+    (
+      await trx
+        .selectFrom('results')
+        .selectAll()
+        .where(
+          'digest',
+          'in',
+          items.map((item) => item.digest),
+        )
+        .execute()
+    ).map((row) => [row.digest, row]),
+  );
+  const bulk: BatchItem[] = [];
+  const oneByOne: BatchItem[] = [];
+  for (const item of items) {
+    const repeat = repeats.get(item.digest);
+    if (repeat) {
+      outcomes.set(item.index, { repeat });
+      continue;
+    }
+    const state = current.get(item.lease.id)!;
+    const canary = item.lease.canary === 1;
+    try {
+      assertLeaseOpen({ state: state.state, unitState: canary ? 'leased' : state.unitState });
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      outcomes.set(item.index, { refused: error });
+      continue;
+    }
+    (item.verdict.valid && (canary || state.quorum <= 1) ? bulk : oneByOne).push(item);
+  }
+  for (const [index, credit] of await creditValidated(trx, bulk, context)) outcomes.set(index, { status: 'validated', credit, countersignature: null });
+  for (const item of oneByOne) {
+    try {
+      outcomes.set(item.index, await judgeResult(trx, { ...context, ...item, countersignature: async () => null }));
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      outcomes.set(item.index, { refused: error });
+    }
+  }
+  return outcomes;
+}
+
+/** The leases' and units' states now, read in the transaction (on PostgreSQL the units are locked, in id order). */
+async function currentStates(trx: Trx, items: readonly BatchItem[], dialect: DatabaseDialect) {
+  const rows = await trx
+    .selectFrom('leases')
+    .innerJoin('units', 'units.id', 'leases.unit_id')
+    .select(['leases.id', 'leases.state', 'units.state as unitState', 'units.quorum'])
+    .where(
+      'leases.id',
+      'in',
+      items.map((item) => item.lease.id),
+    )
+    .orderBy('units.id')
+    .$if(dialect === 'postgres', (qb) => qb.forUpdate(['units']))
+    .execute();
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+/**
+ * Credits, records and assimilates valid results that need no quorum, all of one session
+ * (so one owner): the credit ledger's cap applied in unit order, one row per unit and owner,
+ * as `grantCredit` does; reputation as `recordValid` applied once per result. Returns the
+ * credit granted per batch index.
+ */
+async function creditValidated(trx: Trx, items: readonly BatchItem[], context: BatchJudgeContext): Promise<Map<number, number>> {
+  const granted = new Map<number, number>();
+  if (items.length === 0) return granted;
+  const { now, trust, dialect } = context;
+  const owner = items[0]!.lease.owner;
+  if (items.some((item) => item.lease.owner !== owner)) throw new Error('a batch holds the results of one owner');
+  const unitIds = items.map((item) => item.lease.unit_id);
+  const paid = new Set(
+    (await trx.selectFrom('credits').select('unit_id').where('owner', '=', owner).where('unit_id', 'in', unitIds).execute()).map((row) => row.unit_id),
+  );
+  let room = Number.POSITIVE_INFINITY;
+  if (trust.creditCapPerEpoch > 0) {
+    // Over PostgreSQL two processes may credit one owner at once: the host row serialises them.
+    if (dialect === 'postgres') await trx.selectFrom('hosts').select('owner').where('owner', '=', owner).forUpdate().execute();
+    const earned = await trx
+      .selectFrom('credits')
+      .select((eb) => eb.fn.sum<number>('amount').as('sum'))
+      .where('owner', '=', owner)
+      .where('created_at', '>=', creditEpochStart(now, trust))
+      .executeTakeFirst();
+    room = Math.max(0, trust.creditCapPerEpoch - Number(earned?.sum ?? 0));
+  }
+  const credits: Database['credits'][] = [];
+  for (const item of items) {
+    if (paid.has(item.lease.unit_id)) {
+      granted.set(item.index, 0);
+      continue;
+    }
+    const amount = Math.min(item.lease.credit, room);
+    room -= amount;
+    granted.set(item.index, amount);
+    credits.push({ unit_id: item.lease.unit_id, owner, lease_id: item.lease.id, amount, created_at: now });
+    paid.add(item.lease.unit_id);
+  }
+  if (credits.length > 0)
+    await trx
+      .insertInto('credits')
+      .values(credits)
+      .onConflict((oc) => oc.columns(['unit_id', 'owner']).doNothing())
+      .execute();
+  await trx
+    .updateTable('leases')
+    .set((eb) => {
+      // One CASE for every lease's own result hash.
+      const [first, ...rest] = items;
+      let hashes = eb.case().when('id', '=', first!.lease.id).then(first!.resultHash);
+      for (const item of rest) hashes = hashes.when('id', '=', item.lease.id).then(item.resultHash);
+      return { state: 'validated', result_hash: hashes.end() };
+    })
+    .where(
+      'id',
+      'in',
+      items.map((item) => item.lease.id),
+    )
+    .execute();
+  await trx
+    .insertInto('results')
+    .values(
+      items.map((item) => ({
+        digest: item.digest,
+        lease_id: item.lease.id,
+        unit_id: item.lease.unit_id,
+        owner,
+        session: item.lease.session,
+        result_hash: item.resultHash,
+        seq: context.seq,
+        outcome: 'validated' as const,
+        reason: null,
+        credit: granted.get(item.index)!,
+        countersignature: null,
+        created_at: now,
+      })),
+    )
+    .execute();
+  if (trust.replication === 'adaptive') await recordValidResults(trx, owner, trust, items.length, items.filter((item) => item.lease.canary === 1).length);
+  await assimilate(
+    trx,
+    items.filter((item) => item.lease.canary !== 1),
+  );
+  return granted;
+}
+
+/** `recordValid` for `valid` results at once, `canaries` of them canaries. */
+async function recordValidResults(trx: Trx, owner: string, trust: TrustConfig, valid: number, canaries: number): Promise<void> {
+  const host = await trx.selectFrom('hosts').select(['streak', 'quota', 'probation']).where('owner', '=', owner).executeTakeFirst();
+  if (!host) return;
+  await trx
+    .updateTable('hosts')
+    .set({
+      streak: host.streak + valid,
+      quota: Math.min(trust.maxQuota, host.quota + trust.quotaStep * valid),
+      probation: Math.max(0, host.probation - canaries),
+    })
+    .where('owner', '=', owner)
+    .execute();
+}
+
+/**
+ * The assimilator's part (`keepUnitOutput`) for units done by these results: outputs kept
+ * once per unit, the units done, and each job's count of units done raised by the outputs
+ * actually kept.
+ */
+async function assimilate(trx: Trx, items: readonly BatchItem[]): Promise<void> {
+  if (items.length === 0) return;
+  const kept = await trx
+    .insertInto('unit_outputs')
+    .values(items.map((item) => ({ unit_id: item.lease.unit_id, output: item.output })))
+    .onConflict((oc) => oc.column('unit_id').doNothing())
+    .returning('unit_id')
+    .execute();
+  await trx
+    .updateTable('units')
+    .set({ state: 'done', lease_deadline: null, current_lease: null, assimilated: 1 })
+    .where(
+      'id',
+      'in',
+      items.map((item) => item.lease.unit_id),
+    )
+    .execute();
+  const keptIds = new Set(kept.map((row) => row.unit_id));
+  const doneByJob = new Map<number, number>();
+  for (const item of items) if (keptIds.has(item.lease.unit_id)) doneByJob.set(item.lease.job_id, (doneByJob.get(item.lease.job_id) ?? 0) + 1);
+  for (const [jobId, done] of doneByJob)
+    await trx
+      .updateTable('jobs')
+      .set((eb) => ({ units_done: eb('units_done', '+', done) }))
+      .where('id', '=', jobId)
+      .execute();
+}
