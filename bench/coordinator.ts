@@ -11,7 +11,7 @@
  * {"db","processes","clients","batch","thinkMs","seconds","validatedPerSecond","leaseP50Ms","leaseP99Ms","failed","errors"}.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -59,6 +59,12 @@ function run(
     child.stderr!.on('data', onData);
     child.on('exit', (code) => (until ? fail(new Error(`${args.join(' ')} exited (${code}):\n${output}`)) : ready({ child, output: () => output })));
   });
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function main(): Promise<void> {
@@ -133,6 +139,7 @@ async function main(): Promise<void> {
         child.on('exit', (code) => (code === 0 ? done(output()) : fail(new Error(`a simulator exited (${code}):\n${output()}`)))),
       ),
   );
+  const coordinatorCpuBefore = coordinators.map((child) => cpuSeconds(child.pid!));
   for (const { child } of simulators) child.stdin!.end('go\n');
   const parsed = (await Promise.all(finished)).map(
     (output) =>
@@ -142,8 +149,10 @@ async function main(): Promise<void> {
         seconds: number;
         errors: Record<string, number>;
         latencies: number[];
+        cpuSeconds: number;
       },
   );
+  const coordinatorCpu = coordinators.reduce((sum, child, i) => sum + cpuSeconds(child.pid!) - coordinatorCpuBefore[i]!, 0);
   const latencies = parsed.flatMap((p) => p.latencies).sort((a, b) => a - b);
   const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   const validated = parsed.reduce((sum, p) => sum + p.validated, 0);
@@ -160,6 +169,10 @@ async function main(): Promise<void> {
     validatedPerSecond: Math.round(validated / measured),
     leaseP50Ms: Number(quantile(0.5).toFixed(2)),
     leaseP99Ms: Number(quantile(0.99).toFixed(2)),
+    // CPU time per 1000 validated results, of the coordinators and of the simulated clients: what
+    // a result costs, whatever else shares the machine.
+    coordinatorCpuMsPer1000: Math.round((coordinatorCpu * 1e6) / Math.max(1, validated)),
+    clientCpuMsPer1000: Math.round((parsed.reduce((sum, p) => sum + p.cpuSeconds, 0) * 1e6) / Math.max(1, validated)),
     failed: parsed.reduce((sum, p) => sum + p.failed, 0),
     errors,
   };

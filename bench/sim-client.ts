@@ -154,6 +154,7 @@ for (let i = 0; i < count; i += 50) clients.push(...(await Promise.all(Array.fro
 console.log('ready');
 await new Promise<void>((go) => createInterface({ input: process.stdin }).once('line', () => go()));
 const started = Date.now();
+const cpuAtStart = process.cpuUsage();
 const deadline = started + Number(values.seconds) * 1000;
 await Promise.all(
   clients.map((client) =>
@@ -164,4 +165,5 @@ await Promise.all(
   ),
 );
 const seconds = (Date.now() - started) / 1000;
-console.log(JSON.stringify({ validated, failed, seconds, errors: Object.fromEntries(errors), latencies }));
+const cpu = process.cpuUsage(cpuAtStart);
+console.log(JSON.stringify({ validated, failed, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, errors: Object.fromEntries(errors), latencies }));

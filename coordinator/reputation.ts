@@ -53,10 +53,11 @@ export function wantsReplica(host: Pick<HostsTable, 'streak'>, trust: TrustConfi
   return random() < 1 / host.streak;
 }
 
-export async function countLease(trx: Trx, owner: string): Promise<void> {
+/** Counts `leases` new leases against the owner's daily quota. */
+export async function countLease(trx: Trx, owner: string, leases = 1): Promise<void> {
   await trx
     .updateTable('hosts')
-    .set((eb) => ({ leased_today: eb('leased_today', '+', 1) }))
+    .set((eb) => ({ leased_today: eb('leased_today', '+', leases) }))
     .where('owner', '=', owner)
     .execute();
 }

@@ -7,6 +7,7 @@ import type { WorkSpec } from '../src/protocol/schemas.ts';
 import { closeJobIfComplete } from './assimilator.ts';
 import { judgeBatch } from './batch-judge.ts';
 import { dialectOf } from './db/database.ts';
+import { writeTransaction } from './db/group-commit.ts';
 import { HttpError } from './http-error.ts';
 import { batchReceiptDigest, countersign, nonCanonicalSignature, receiptSigner } from './receipts.ts';
 import {
@@ -114,7 +115,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   // Units in id order, so two processes judging overlapping batches on PostgreSQL lock them in one order.
   checked.sort((a, b) => a.lease.unit_id - b.lease.unit_id);
   const outcomes = new Map<number, Judged | { repeat: StoredResult }>();
-  const stored = await db.transaction().execute(async (trx) => {
+  const stored = await writeTransaction(db, async (trx) => {
     const judged = await judgeBatch(
       trx,
       checked.map((item) => ({ ...item, digest: batchItemDigest(digest, item.lease.id as Hex) })),

@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Db, openDatabase } from './database.ts';
+import { writeTransaction } from './group-commit.ts';
+
+let folder: string;
+let db: Db;
+
+afterEach(async () => {
+  await db.destroy();
+  rmSync(folder, { recursive: true, force: true });
+});
+
+function host(owner: string) {
+  return { owner, streak: 0, quota: 10, day: 0, leased_today: 0, probation: 0, invalid_results: 0, created_at: 0 };
+}
+
+describe('write transactions on SQLite', () => {
+  it('runs requests that arrive together in one group, and a failing one loses only its own writes', async () => {
+    folder = mkdtempSync(join(tmpdir(), 'surge-group-'));
+    db = await openDatabase(join(folder, 'surge.db'));
+    const owners = Array.from({ length: 20 }, (_, i) => `0x${i.toString(16).padStart(40, '0')}`);
+    const outcomes = await Promise.allSettled(
+      owners.map((owner, i) =>
+        writeTransaction(db, async (trx) => {
+          await trx.insertInto('hosts').values(host(owner)).execute();
+          await trx.updateTable('hosts').set({ streak: i }).where('owner', '=', owner).execute();
+          if (i === 7) throw new Error('request 7 fails after writing');
+          // A duplicate key fails in the database itself: only this request is undone.
+          if (i === 12) await trx.insertInto('hosts').values(host(owners[0]!)).execute();
+          return i;
+        }),
+      ),
+    );
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(owners.map((_, i) => (i === 7 || i === 12 ? 'rejected' : 'fulfilled')));
+    expect(outcomes[7]).toMatchObject({ reason: new Error('request 7 fails after writing') });
+    expect(outcomes[3]).toEqual({ status: 'fulfilled', value: 3 });
+    const kept = await db.selectFrom('hosts').select(['owner', 'streak']).orderBy('streak').execute();
+    expect(kept).toEqual(owners.map((owner, i) => ({ owner, streak: i })).filter((_, i) => i !== 7 && i !== 12));
+  });
+
+  it('keeps what it answered for: the rows are there in a database opened afresh', async () => {
+    folder = mkdtempSync(join(tmpdir(), 'surge-group-'));
+    const file = join(folder, 'surge.db');
+    db = await openDatabase(file);
+    await Promise.all(['0x01', '0x02', '0x03'].map((owner) => writeTransaction(db, (trx) => trx.insertInto('hosts').values(host(owner)).execute())));
+    const reopened = await openDatabase(file);
+    expect((await reopened.selectFrom('hosts').select('owner').orderBy('owner').execute()).map((row) => row.owner)).toEqual(['0x01', '0x02', '0x03']);
+    await reopened.destroy();
+  });
+});
