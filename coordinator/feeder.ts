@@ -51,7 +51,7 @@ export async function leaseUnit(db: Db, options: LeaseOptions): Promise<LeaseOut
   let wantsCanary = false;
   let suspect = false;
   if (adaptive) {
-    const host = await db.transaction().execute((trx) => hostStanding(trx, options.owner, options.now, trust));
+    const host = await writeTransaction(db, (trx) => hostStanding(trx, options.owner, options.now, trust));
     if (host.leased_today >= host.quota) return { lease: undefined, retryAfterMs: untilNextDay(options.now) };
     // A host that takes leases and sends nothing back holds up the replicas it took: only so many at once.
     const held = await db
@@ -89,7 +89,7 @@ export async function leaseUnits(db: Db, options: LeaseOptions, count: number): 
   const trust = options.trust ?? defaultTrustConfig;
   const random = options.random ?? Math.random;
   if (trust.replication !== 'adaptive') return { leases: await leaseReplicas(db, options, trust, random, count) };
-  const host = await db.transaction().execute((trx) => hostStanding(trx, options.owner, options.now, trust));
+  const host = await writeTransaction(db, (trx) => hostStanding(trx, options.owner, options.now, trust));
   if (host.leased_today >= host.quota) return { leases: [], retryAfterMs: untilNextDay(options.now) };
   const held = await db
     .selectFrom('leases')

@@ -6,7 +6,7 @@ import { type BatchEntry, batchResultsRoot, type WorkBatchReceipt } from '../src
 import type { WorkSpec } from '../src/protocol/schemas.ts';
 import { closeJobIfComplete } from './assimilator.ts';
 import { judgeBatch } from './batch-judge.ts';
-import { dialectOf } from './db/database.ts';
+import { type Db, dialectOf, readerOf } from './db/database.ts';
 import { writeTransaction } from './db/group-commit.ts';
 import { HttpError } from './http-error.ts';
 import { batchReceiptDigest, countersign, nonCanonicalSignature, receiptSigner } from './receipts.ts';
@@ -90,17 +90,14 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   // One signature for the whole batch: the point of batching (see docs/decisions/0010-result-batches.md).
   if ((await receiptSigner(digest, body.signature as Hex)) !== session) throw badSignature(domain);
 
-  const previous = await db.selectFrom('result_batches').selectAll().where('digest', '=', digest).executeTakeFirst();
-  if (previous) return repeatBatch(context, digest, previous);
+  // The checks that refuse a batch whole, first on the last commit (no wait for writes in
+  // progress), then again in the transaction, where they hold.
+  const reader = readerOf(db);
+  const previous = await reader.selectFrom('result_batches').selectAll().where('digest', '=', digest).executeTakeFirst();
+  if (previous) return repeatBatch(reader, digest, previous);
+  await assertBatchSession(reader, receipt, now);
 
-  const registered = await db.selectFrom('sessions').select('owner').where('address', '=', session).executeTakeFirst();
-  if (!registered) throw new HttpError(401, errorCodes.sessionUnknown, `No session ${receipt.session} is registered here.`, 'receipt.session');
-  if (registered.owner !== receipt.owner.toLowerCase())
-    throw new HttpError(403, errorCodes.leaseNotYours, 'receipt.owner is not the owner of this session.', 'receipt.owner');
-  await assertSessionCurrent(db, session, now);
-  await assertSeqUnused(db, session, receipt);
-
-  const leases = new Map((await leasesForResults(db, leaseIds)).map((lease) => [lease.id, lease]));
+  const leases = new Map((await leasesForResults(reader, leaseIds)).map((lease) => [lease.id, lease]));
   const verdicts: BatchVerdict[] = new Array(body.results.length);
   const checked: Checked[] = [];
   for (const [index, result] of body.results.entries()) {
@@ -116,6 +113,10 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   checked.sort((a, b) => a.lease.unit_id - b.lease.unit_id);
   const outcomes = new Map<number, Judged | { repeat: StoredResult }>();
   const stored = await writeTransaction(db, async (trx) => {
+    if (dialect === 'postgres') await trx.selectFrom('sessions').select('address').where('address', '=', session).forUpdate().execute();
+    const judgedBefore = await trx.selectFrom('result_batches').selectAll().where('digest', '=', digest).executeTakeFirst();
+    if (judgedBefore) return { repeat: await repeatBatch(trx, digest, judgedBefore) };
+    await assertBatchSession(trx, receipt, now);
     const judged = await judgeBatch(
       trx,
       checked.map((item) => ({ ...item, digest: batchItemDigest(digest, item.lease.id as Hex) })),
@@ -127,6 +128,15 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
       else outcomes.set(index, outcome);
     }
     for (const [index, outcome] of outcomes) verdicts[index] = verdictOf(body.results[index]!.lease, outcome);
+    // Units' outputs are in (or failed for good): their jobs may be complete.
+    const closing = new Map<number, boolean>();
+    for (const item of checked) {
+      const outcome = outcomes.get(item.index);
+      if (!outcome || 'repeat' in outcome || outcome.status === 'pending') continue;
+      const failed = outcome.status === 'invalid' && outcome.unitFailed;
+      closing.set(item.lease.job_id, (closing.get(item.lease.job_id) ?? false) || failed);
+    }
+    for (const [jobId, unitFailed] of closing) await closeJobIfComplete(trx, jobId, unitFailed);
     const validated = entries.filter((_, index) => verdicts[index]!.status === 'validated');
     const validatedRoot = validated.length > 0 ? batchResultsRoot(validated) : null;
     const countersignature = validatedRoot ? await countersign(context.coordinator, batchCountersignedHash(digest, validatedRoot)) : null;
@@ -145,24 +155,29 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
       .execute();
     return { countersignature };
   });
+  if (stored.repeat) return stored.repeat;
 
-  const closing = new Map<number, boolean>();
   for (const item of checked) {
     const outcome = outcomes.get(item.index);
     const kernel = item.lease.kernel as WorkSpec['kernel'];
-    if (!outcome || 'repeat' in outcome) {
-      context.metrics?.results.inc({ outcome: 'duplicate', kernel });
-      continue;
-    }
-    context.metrics?.results.inc({ outcome: outcome.status, kernel });
-    if (outcome.status !== 'pending') {
-      const failed = outcome.status === 'invalid' && outcome.unitFailed;
-      closing.set(item.lease.job_id, (closing.get(item.lease.job_id) ?? false) || failed);
-    }
+    context.metrics?.results.inc({ outcome: !outcome || 'repeat' in outcome ? 'duplicate' : outcome.status, kernel });
   }
-  // Units' outputs are in (or failed for good): their jobs may be complete.
-  for (const [jobId, unitFailed] of closing) await closeJobIfComplete(db, jobId, unitFailed);
   return { digest, countersignature: stored.countersignature ?? '0x', duplicate: false, results: verdicts };
+}
+
+/**
+ * The batch's session is this owner's, current, and has not used the receipt's sequence
+ * number (in the transaction on PostgreSQL the session row is locked first, so two processes
+ * never accept one number twice).
+ */
+async function assertBatchSession(db: Db, receipt: WorkBatchReceipt, now: number): Promise<void> {
+  const session = receipt.session.toLowerCase();
+  const registered = await db.selectFrom('sessions').select('owner').where('address', '=', session).executeTakeFirst();
+  if (!registered) throw new HttpError(401, errorCodes.sessionUnknown, `No session ${receipt.session} is registered here.`, 'receipt.session');
+  if (registered.owner !== receipt.owner.toLowerCase())
+    throw new HttpError(403, errorCodes.leaseNotYours, 'receipt.owner is not the owner of this session.', 'receipt.owner');
+  await assertSessionCurrent(db, session, now);
+  await assertSeqUnused(db, session, receipt);
 }
 
 /** Checks one result against its lease and validates its output, with no transaction; an HttpError rejects it. */
@@ -220,11 +235,11 @@ function verdictOf(lease: string, outcome: Judged | { repeat: StoredResult }): B
 }
 
 /** A batch judged before: its verdicts again, with results that waited for a quorum as they stand now. No new credit. */
-async function repeatBatch(context: IntakeContext, digest: Hex, previous: { verdicts: string; countersignature: string | null }): Promise<ResultBatchResponse> {
+async function repeatBatch(db: Db, digest: Hex, previous: { verdicts: string; countersignature: string | null }): Promise<ResultBatchResponse> {
   const verdicts = JSON.parse(previous.verdicts) as BatchVerdict[];
   const waiting = verdicts.filter((verdict) => verdict.status === 'pending');
   if (waiting.length > 0) {
-    const rows = await context.db
+    const rows = await db
       .selectFrom('results')
       .select(['digest', 'outcome', 'reason', 'credit', 'countersignature'])
       .where(

@@ -38,7 +38,7 @@ import {
 } from '../src/protocol/schemas.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { registerCors } from './cors.ts';
-import type { Db } from './db/database.ts';
+import { type Db, readerOf } from './db/database.ts';
 import { embedHeaders } from './embed-headers.ts';
 import { type LeaseOptions, leaseUnit, leaseUnits } from './feeder.ts';
 import { HttpError } from './http-error.ts';
@@ -251,7 +251,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     { schema: { body: LeaseRequestSchema, response: { 200: LeaseResponseSchema, ...errorResponses } } },
     async (request, reply) => {
       const at = now();
-      const session = await activeSession(db, request.body.session, at);
+      const session = await activeSession(readerOf(db), request.body.session, at);
       limit(reply, session.address, session.owner);
       const creditCaps = request.body.speeds && leaseCreditCaps(request.body.speeds, config.leaseMs);
       const options: LeaseOptions = {
@@ -319,7 +319,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     { schema: { body: ResultBatchRequestSchema, response: { 200: ResultBatchResponseSchema, ...errorResponses } } },
     async (request, reply) => {
       // One request against the signing session's limits; the batch is refused whole if it is not that session's.
-      const holder = await db
+      const holder = await readerOf(db)
         .selectFrom('sessions')
         .select(['address', 'owner'])
         .where('address', '=', request.body.receipt.session.toLowerCase())

@@ -1,5 +1,6 @@
-import { type Address, createPublicClient, type Hex, http, type PublicClient, verifyMessage } from 'viem';
+import { type Address, createPublicClient, type Hex, hashMessage, http, type PublicClient } from 'viem';
 import { verifySiweMessage } from 'viem/siwe';
+import { recoverSigner } from './secp256k1.ts';
 
 /**
  * Checks owner signatures (session grants, revocations, links). With an RPC URL it asks the
@@ -20,8 +21,9 @@ export class SignatureVerifier {
 
   /** An EIP-191 signature of `message` by `address`; false (never a throw) when it is not one. */
   async message(address: Address, message: string, signature: Hex): Promise<boolean> {
-    const check = this.client ? this.client.verifyMessage({ address, message, signature }) : verifyMessage({ address, message, signature });
-    return check.catch(() => false);
+    if (this.client) return this.client.verifyMessage({ address, message, signature }).catch(() => false);
+    // An EOA's signature, recovered natively (secp256k1.ts): every session begins with one.
+    return (await recoverSigner(hashMessage(message), signature)) === address.toLowerCase();
   }
 
   /**

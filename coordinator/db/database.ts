@@ -48,9 +48,40 @@ export async function openDatabase(location: string): Promise<Db> {
     sqlite.pragma('busy_timeout = 5000');
     // 64 MiB of page cache (the default is 2 MiB): leases and results have random keys, so their index pages are read all over.
     sqlite.pragma('cache_size = -65536');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const writer = withStatementCache(sqlite);
+    const reader = location === ':memory:' ? undefined : new SqliteDatabase(location, { readonly: true });
+    db = new Kysely<Database>({
+      dialect: new SqliteDialect({
+        database: {
+          prepare: (text) => writer.prepare(text),
+          close: () => {
+            reader?.close();
+            writer.close();
+          },
+        },
+      }),
+    });
     dialects.set(db, 'sqlite');
+    await migrateToLatest(db, 'sqlite');
+    if (reader) {
+      reader.pragma('cache_size = -65536');
+      reader.pragma('busy_timeout = 5000');
+      readers.set(db, new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(reader) }) }));
+    }
+    return db;
   }
   await migrateToLatest(db, dialectOf(db));
   return db;
+}
+
+const readers = new WeakMap<Db, Db>();
+
+/**
+ * A handle for reads that need not see a transaction in progress: on an SQLite file a second,
+ * read-only connection, which (WAL) reads the last commit and never waits for the writer, so
+ * requests go on with their checks while a group of writes commits (group-commit.ts); on
+ * PostgreSQL (and SQLite in memory) the database itself. Closed with the database.
+ */
+export function readerOf(db: Db): Db {
+  return readers.get(db) ?? db;
 }

@@ -18,18 +18,27 @@ interface Waiting {
  * written once per group instead of once per request. A request that fails rolls back to its
  * savepoint and fails alone; a failed COMMIT fails the whole group, and nothing of it is kept.
  * Each caller's promise settles after the COMMIT, so an answer is never sent for work that
- * could still be lost. With no other request waiting a group is one transaction, as before.
+ * could still be lost. A group starts at the end of the event loop's turn; with no other
+ * request in that turn it is one transaction, as before.
  */
 class GroupCommit {
   private readonly waiting: Waiting[] = [];
   private running = false;
+  private scheduled = false;
 
   constructor(private readonly db: Db) {}
 
   run<T>(work: Work<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.running) void this.drain();
+      if (this.running || this.scheduled) return;
+      // Started at the end of this turn of the event loop: every request that arrived in the same
+      // turn (SQLite's queries resolve without ever yielding to I/O) reaches here first and joins.
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        void this.drain();
+      });
     });
   }
 
@@ -37,10 +46,13 @@ class GroupCommit {
     this.running = true;
     try {
       while (this.waiting.length > 0) {
-        const group = this.waiting.splice(0);
+        let group: Waiting[] = [];
         const settled: { ok: boolean; value: unknown }[] = [];
         try {
           await this.db.transaction().execute(async (trx) => {
+            // Taken once the transaction holds the connection: every request that queued
+            // meanwhile (behind other requests' reads) joins this group.
+            group = this.waiting.splice(0);
             for (const { work } of group) {
               await sql`savepoint surge_request`.execute(trx);
               try {
@@ -53,6 +65,8 @@ class GroupCommit {
             }
           });
         } catch (error) {
+          // The transaction could not begin or commit: none of the group is kept.
+          if (group.length === 0) group = this.waiting.splice(0);
           for (const { reject } of group) reject(error);
           continue;
         }
