@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { fastKeccak256 } from '../coordinator/keccak.ts';
 import { primesReference } from '../src/kernels/primes.ts';
 import type { ResultBatchResponse } from '../src/protocol/batch-schemas.ts';
 import type { ReceiptDomain } from '../src/protocol/receipt.ts';
@@ -126,7 +127,7 @@ async function contribute(client: Client, deadline: number): Promise<void> {
       }
       continue;
     }
-    const signed = await signWorkBatchReceipt({ session, owner: owner.address, domain, results, seq: seq++ });
+    const signed = await signWorkBatchReceipt({ session, owner: owner.address, domain, results, seq: seq++, hash: fastKeccak256 });
     const sent = await post(base, '/v1/results/batch', {
       receipt: signed.receipt,
       signature: signed.signature,

@@ -1,4 +1,4 @@
-import { concatHex, type Hex, keccak256 } from 'viem';
+import { concatHex, type Hex } from 'viem';
 import { KernelError } from '../src/errors/kernel-error.ts';
 import type { BatchVerdict, ResultBatchRequest, ResultBatchResponse } from '../src/protocol/batch-schemas.ts';
 import { errorCodes } from '../src/protocol/error-codes.ts';
@@ -9,6 +9,7 @@ import { judgeBatch } from './batch-judge.ts';
 import { type Db, dialectOf, readerOf } from './db/database.ts';
 import { writeTransaction } from './db/group-commit.ts';
 import { HttpError } from './http-error.ts';
+import { fastKeccak256 } from './keccak.ts';
 import { batchReceiptDigest, countersign, nonCanonicalSignature, receiptSigner } from './receipts.ts';
 import {
   assertSeqUnused,
@@ -27,12 +28,12 @@ import type { Verdict } from './validators/verdict.ts';
 
 /** The results-table key of one result in a batch: keccak256(batch digest ‖ lease). */
 export function batchItemDigest(batchDigest: Hex, lease: Hex): Hex {
-  return keccak256(concatHex([batchDigest, lease]));
+  return fastKeccak256(concatHex([batchDigest, lease]));
 }
 
 /** The hash the coordinator signs for a batch: keccak256(batch digest ‖ root of the results it validated). */
 export function batchCountersignedHash(batchDigest: Hex, validatedRoot: Hex): Hex {
-  return keccak256(concatHex([batchDigest, validatedRoot]));
+  return fastKeccak256(concatHex([batchDigest, validatedRoot]));
 }
 
 function rejected(lease: string, error: HttpError): BatchVerdict {
@@ -76,7 +77,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   if (firstRepeat >= 0)
     throw new HttpError(400, errorCodes.badRequest, `results.${firstRepeat}.lease appears twice in this batch.`, `results.${firstRepeat}.lease`);
   const entries: BatchEntry[] = body.results.map((result) => ({ lease: result.lease as Hex, resultHash: result.resultHash as Hex, units: result.units }));
-  if (batchResultsRoot(entries) !== receipt.resultsRoot.toLowerCase()) {
+  if (batchResultsRoot(entries, fastKeccak256) !== receipt.resultsRoot.toLowerCase()) {
     throw new HttpError(
       400,
       errorCodes.receiptMismatch,
@@ -138,7 +139,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
     }
     for (const [jobId, unitFailed] of closing) await closeJobIfComplete(trx, jobId, unitFailed);
     const validated = entries.filter((_, index) => verdicts[index]!.status === 'validated');
-    const validatedRoot = validated.length > 0 ? batchResultsRoot(validated) : null;
+    const validatedRoot = validated.length > 0 ? batchResultsRoot(validated, fastKeccak256) : null;
     const countersignature = validatedRoot ? await countersign(context.coordinator, batchCountersignedHash(digest, validatedRoot)) : null;
     await trx
       .insertInto('result_batches')
@@ -198,7 +199,7 @@ async function checkResult(
   }
   const output = Buffer.from(result.output, 'base64');
   const resultHash = result.resultHash.toLowerCase();
-  if (keccak256(output) !== resultHash) {
+  if (fastKeccak256(output) !== resultHash) {
     throw new HttpError(400, errorCodes.receiptMismatch, 'resultHash is not the keccak-256 of the output sent.', `${field}.resultHash`);
   }
   const spec = unitSpecFor(lease, output, `${field}.output`);

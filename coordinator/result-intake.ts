@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { Hex, PrivateKeyAccount } from 'viem';
-import { getAddress, keccak256 } from 'viem';
+import { getAddress } from 'viem';
 import { KernelError } from '../src/errors/kernel-error.ts';
 import { kernelDefinitions } from '../src/kernels/registry.ts';
 import { errorCodes } from '../src/protocol/error-codes.ts';
@@ -11,6 +11,7 @@ import { grantCredit } from './credit-ledger.ts';
 import { type DatabaseDialect, type Db, dialectOf } from './db/database.ts';
 import type { Database, ResultsTable } from './db/schema.ts';
 import { HttpError } from './http-error.ts';
+import { fastKeccak256 } from './keccak.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
 import { ownersLinkedTo } from './owner-links.ts';
 import { countersign, nonCanonicalSignature, receiptDigest, receiptSigner } from './receipts.ts';
@@ -113,7 +114,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
     throw new HttpError(400, errorCodes.receiptMismatch, `receipt.units is ${receipt.units}, but the lease offers ${lease.credit}.`, 'receipt.units');
   }
   const output = Buffer.from(body.output, 'base64');
-  if (keccak256(output) !== receipt.resultHash.toLowerCase()) {
+  if (fastKeccak256(output) !== receipt.resultHash.toLowerCase()) {
     throw new HttpError(400, errorCodes.receiptMismatch, 'receipt.resultHash is not the keccak-256 of the output sent.', 'receipt.resultHash');
   }
   const signer = await receiptSigner(digest, body.signature as Hex);

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import type * as Secp256k1 from 'secp256k1';
-import { bytesToHex, type Hex, hexToBytes, keccak256, type PrivateKeyAccount, recoverAddress } from 'viem';
+import { bytesToHex, type Hex, hexToBytes, type PrivateKeyAccount, recoverAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { fastKeccak256 } from './keccak.ts';
 
 /**
  * secp256k1 for the coordinator's hot path: libsecp256k1 through the `secp256k1` package's
@@ -35,7 +36,7 @@ export async function recoverSigner(hash: Hex, signature: Hex): Promise<string |
     const recovery = v >= 27 ? v - 27 : v;
     if (recovery > 1) return undefined;
     const publicKey = native.ecdsaRecover(bytes.subarray(0, 64), recovery, hexToBytes(hash), false);
-    return `0x${keccak256(publicKey.subarray(1)).slice(-40)}`;
+    return `0x${fastKeccak256(publicKey.subarray(1)).slice(-40)}`;
   } catch {
     return undefined;
   }

@@ -95,9 +95,9 @@ export interface BatchEntry {
  * concatenated in order: a Solidity contract can recompute it, and changing, dropping,
  * adding or reordering an entry changes it.
  */
-export function batchResultsRoot(entries: readonly BatchEntry[]): Hex {
+export function batchResultsRoot(entries: readonly BatchEntry[], hash: (data: Hex) => Hex = keccak256): Hex {
   const words = entries.map((entry) => `${entry.lease.slice(2)}${entry.resultHash.slice(2)}${BigInt(entry.units).toString(16).padStart(64, '0')}`);
-  return keccak256(`0x${words.join('')}` as Hex);
+  return hash(`0x${words.join('')}` as Hex);
 }
 
 /** The batch receipt in the shape viem's typed-data functions take. */

@@ -34,12 +34,15 @@ export async function signWorkBatchReceipt(options: {
   domain: ReceiptDomain;
   results: readonly { lease: Pick<Lease, 'id' | 'units'>; output: Uint8Array }[];
   seq: number;
+  /** keccak-256 (viem's by default; a Node client may pass a faster one giving the same bytes). */
+  hash?: (data: Uint8Array | Hex) => Hex;
 }): Promise<SignedBatchReceipt> {
-  const entries: BatchEntry[] = options.results.map(({ lease, output }) => ({ lease: lease.id as Hex, resultHash: keccak256(output), units: lease.units }));
+  const hash = options.hash ?? keccak256;
+  const entries: BatchEntry[] = options.results.map(({ lease, output }) => ({ lease: lease.id as Hex, resultHash: hash(output), units: lease.units }));
   const receipt: WorkBatchReceipt = {
     owner: options.owner,
     session: options.session.address,
-    resultsRoot: batchResultsRoot(entries),
+    resultsRoot: batchResultsRoot(entries, hash),
     count: entries.length,
     seq: String(options.seq),
   };
