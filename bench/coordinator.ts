@@ -1,19 +1,23 @@
 /**
- * `npm run bench:coordinator [-- --json] [-- --db postgres --processes 2] [-- --clients N --seconds S --batch B --think-ms T]`:
+ * `npm run bench:coordinator [-- --json] [-- --db postgres --processes 2] [-- --clients N --batch B --mode M --seconds S --rate R --paced-seconds P]`:
  * starts real coordinator processes (SQLite by default; PostgreSQL from SURGE_TEST_POSTGRES_URL
  * with --db postgres), a job of tiny prime units, and simulated clients in separate Node
  * processes that lease B units at once and send them back as one batch under one receipt
  * (`--batch 1`: one lease and one result per request, as the browser does). Once every client
- * has its session, it measures `--seconds` and prints validated results per second and lease
- * request latency p50/p99. With no think time (the default) every client asks again at once,
- * which measures the most the coordinator takes; lease latency is then mostly queueing. With
- * `--think-ms T` each client waits T ms between rounds, as a browser computing real units does:
- * {"db","processes","clients","batch","thinkMs","seconds","validatedPerSecond","leaseP50Ms","leaseP99Ms","failed","errors"}.
+ * has its session it runs up to two phases and prints one line for each:
+ * - `saturated` (`--seconds`, default 10): every client asks again as soon as it has its answer,
+ *   which measures the most the coordinator takes (lease latency is then time spent queued);
+ * - `paced` (`--paced-seconds`, default 40): each client starts a round every
+ *   clients × batch / rate seconds, as browsers computing real units would, so together they
+ *   offer `--rate` results a second (default 5000): the latency a client sees at that load.
+ * `--mode saturated|paced|both` (default both) picks them. Each line:
+ * {"mode","db","processes","clients","batch","offeredPerSecond","seconds","validatedPerSecond","leaseP50Ms","leaseP99Ms","coordinatorCpuMsPer1000","clientCpuMsPer1000","failed","errors"}.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { generatePrivateKey } from 'viem/accounts';
 import { freshPostgresDatabase } from '../test/helpers/test-coordinator.ts';
@@ -25,8 +29,10 @@ const { values } = parseArgs({
     processes: { type: 'string', default: '1' },
     clients: { type: 'string', default: '2000' },
     batch: { type: 'string', default: '32' },
-    'think-ms': { type: 'string', default: '0' },
+    mode: { type: 'string', default: 'both' },
     seconds: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '5000' },
+    'paced-seconds': { type: 'string', default: '40' },
     'client-processes': { type: 'string', default: '2' },
     /** Write a CPU profile of each coordinator process (node --cpu-prof) into this folder. */
     profile: { type: 'string' },
@@ -34,7 +40,13 @@ const { values } = parseArgs({
 });
 const processes = Number(values.processes);
 const clients = Number(values.clients);
-const seconds = Number(values.seconds);
+const batch = Number(values.batch);
+const rate = Number(values.rate);
+const phases = [
+  ...(values.mode !== 'paced' ? [{ mode: 'saturated', seconds: Number(values.seconds), periodMs: 0 }] : []),
+  ...(values.mode !== 'saturated' ? [{ mode: 'paced', seconds: Number(values['paced-seconds']), periodMs: ((clients * batch) / rate) * 1000 }] : []),
+];
+if (!['both', 'saturated', 'paced'].includes(values.mode)) throw new Error('--mode is saturated, paced or both');
 if (values.db === 'sqlite' && processes > 1) throw new Error('several processes need --db postgres (one SQLite file has one writer process)');
 
 const children: ChildProcess[] = [];
@@ -95,8 +107,10 @@ async function main(): Promise<void> {
     coordinators.push(started.child);
     bases.push(started.match![1]!);
   }
-  // Enough tiny units (1024 numbers, one block) that no client runs dry.
-  const units = Math.max(20_000, Math.min(200_000, clients * seconds * Number(values.batch)));
+  // Enough tiny units (1024 numbers, one block) that no client runs dry: a saturated phase at
+  // up to 10,000 results a second, a paced one at its rate, and a round of every client's.
+  const wanted = phases.reduce((sum, phase) => sum + phase.seconds * (phase.periodMs > 0 ? rate * 1.2 : 10_000) + clients * batch, 0);
+  const units = Math.round(Math.min(600_000, wanted));
   const job = await fetch(`${bases[0]}/v1/jobs`, {
     method: 'POST',
     headers: { authorization: 'Bearer bench-token', 'content-type': 'application/json' },
@@ -114,69 +128,69 @@ async function main(): Promise<void> {
   // Every client process registers its sessions, then all start together.
   const simulators = await Promise.all(
     Array.from({ length: clientProcesses }, () =>
-      run(
-        [
-          'bench/sim-client.ts',
-          '--coordinators',
-          bases.join(','),
-          '--clients',
-          String(perProcess),
-          '--seconds',
-          String(seconds),
-          '--batch',
-          values.batch,
-          '--think-ms',
-          values['think-ms'],
-        ],
-        {},
-        /^ready$/m,
-      ),
+      run(['bench/sim-client.ts', '--coordinators', bases.join(','), '--clients', String(perProcess), '--batch', values.batch], {}, /^ready$/m),
     ),
   );
-  const finished = simulators.map(
-    ({ child, output }) =>
-      new Promise<string>((done, fail) =>
-        child.on('exit', (code) => (code === 0 ? done(output()) : fail(new Error(`a simulator exited (${code}):\n${output()}`)))),
-      ),
-  );
-  const coordinatorCpuBefore = coordinators.map((child) => cpuSeconds(child.pid!));
-  for (const { child } of simulators) child.stdin!.end('go\n');
-  const parsed = (await Promise.all(finished)).map(
-    (output) =>
-      JSON.parse(output.trim().split('\n').at(-1)!) as {
+  // Each simulator answers a phase with one JSON line.
+  const answers = simulators.map(({ child, output }) => {
+    const lines: string[] = [];
+    const waiting: ((line: string) => void)[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      const waiter = waiting.shift();
+      if (waiter) waiter(line);
+      else lines.push(line);
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) for (const fail of waiting.splice(0)) fail(JSON.stringify({ exited: code, output: output() }));
+    });
+    return () => new Promise<string>((answered) => (lines.length > 0 ? answered(lines.shift()!) : waiting.push(answered)));
+  });
+  for (const phase of phases) {
+    const coordinatorCpuBefore = coordinators.map((child) => cpuSeconds(child.pid!));
+    for (const { child } of simulators) child.stdin!.write(`${JSON.stringify({ seconds: phase.seconds, periodMs: phase.periodMs })}\n`);
+    const parsed = (await Promise.all(answers.map((next) => next()))).map((line) => {
+      const answer = JSON.parse(line) as {
         validated: number;
         failed: number;
         seconds: number;
         errors: Record<string, number>;
         latencies: number[];
         cpuSeconds: number;
-      },
-  );
-  const coordinatorCpu = coordinators.reduce((sum, child, i) => sum + cpuSeconds(child.pid!) - coordinatorCpuBefore[i]!, 0);
-  const latencies = parsed.flatMap((p) => p.latencies).sort((a, b) => a - b);
-  const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  const validated = parsed.reduce((sum, p) => sum + p.validated, 0);
-  const measured = Math.max(...parsed.map((p) => p.seconds));
-  const errors: Record<string, number> = {};
-  for (const p of parsed) for (const [code, n] of Object.entries(p.errors)) errors[code] = (errors[code] ?? 0) + n;
-  const result = {
-    db: values.db,
-    processes,
-    clients: perProcess * clientProcesses,
-    batch: Number(values.batch),
-    thinkMs: Number(values['think-ms']),
-    seconds: Number(measured.toFixed(2)),
-    validatedPerSecond: Math.round(validated / measured),
-    leaseP50Ms: Number(quantile(0.5).toFixed(2)),
-    leaseP99Ms: Number(quantile(0.99).toFixed(2)),
-    // CPU time per 1000 validated results, of the coordinators and of the simulated clients: what
-    // a result costs, whatever else shares the machine.
-    coordinatorCpuMsPer1000: Math.round((coordinatorCpu * 1e6) / Math.max(1, validated)),
-    clientCpuMsPer1000: Math.round((parsed.reduce((sum, p) => sum + p.cpuSeconds, 0) * 1e6) / Math.max(1, validated)),
-    failed: parsed.reduce((sum, p) => sum + p.failed, 0),
-    errors,
-  };
-  console.log(values.json ? JSON.stringify(result) : result);
+        exited?: number;
+        output?: string;
+      };
+      if (answer.exited !== undefined) throw new Error(`a simulator exited (${answer.exited}):\n${answer.output}`);
+      return answer;
+    });
+    const coordinatorCpu = coordinators.reduce((sum, child, i) => sum + cpuSeconds(child.pid!) - coordinatorCpuBefore[i]!, 0);
+    const latencies = parsed.flatMap((p) => p.latencies).sort((a, b) => a - b);
+    const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+    const validated = parsed.reduce((sum, p) => sum + p.validated, 0);
+    const measured = Math.max(...parsed.map((p) => p.seconds));
+    const errors: Record<string, number> = {};
+    for (const p of parsed) for (const [code, n] of Object.entries(p.errors)) errors[code] = (errors[code] ?? 0) + n;
+    const result = {
+      mode: phase.mode,
+      db: values.db,
+      processes,
+      clients: perProcess * clientProcesses,
+      batch,
+      offeredPerSecond: phase.periodMs > 0 ? rate : null,
+      seconds: Number(measured.toFixed(2)),
+      validatedPerSecond: Math.round(validated / measured),
+      leaseP50Ms: Number(quantile(0.5).toFixed(2)),
+      leaseP99Ms: Number(quantile(0.99).toFixed(2)),
+      // CPU time per 1000 validated results, of the coordinators and of the simulated clients:
+      // what a result costs, whatever else shares the machine.
+      coordinatorCpuMsPer1000: Math.round((coordinatorCpu * 1e6) / Math.max(1, validated)),
+      clientCpuMsPer1000: Math.round((parsed.reduce((sum, p) => sum + p.cpuSeconds, 0) * 1e6) / Math.max(1, validated)),
+      failed: parsed.reduce((sum, p) => sum + p.failed, 0),
+      errors,
+    };
+    console.log(values.json ? JSON.stringify(result) : result);
+  }
+  for (const { child } of simulators) child.stdin!.end();
   if (values.profile) {
     // A profile is written when the process exits on its own: stop them gracefully.
     await Promise.all(coordinators.map((child) => new Promise((exited) => child.once('exit', exited).kill('SIGTERM'))));

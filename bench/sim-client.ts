@@ -1,12 +1,15 @@
 /**
  * Simulated contributors for the coordinator benchmark: one process runs `--clients` honest
  * clients, each with its own owner and session key. Once every client has its session it
- * prints `ready` and waits for a line on stdin; then each client, until `--seconds` pass,
- * leases `--batch` tiny units at once (batched leases), computes them with the reference
- * kernel, signs one WorkBatchReceipt over them and sends them in one batch
- * (POST /v1/results/batch). `--batch 1` uses the single-result endpoint instead. Prints one
- * JSON line: results validated, results refused, and every lease latency in milliseconds.
- * `--think-ms T` makes each client wait T ms between rounds (a browser computing real units).
+ * prints `ready`, then runs one phase per line it reads on stdin, a JSON object
+ * `{"seconds","periodMs"}`: until `seconds` pass each client leases `--batch` tiny units at
+ * once (batched leases), computes them with the reference kernel, signs one WorkBatchReceipt
+ * over them and sends them in one batch (POST /v1/results/batch; `--batch 1` uses the
+ * single-result endpoint instead). With `periodMs` 0 a client asks again at once (the most the
+ * coordinator takes); otherwise it starts a round every `periodMs` (from a random offset), as
+ * a browser computing real units would, so the clients together offer a fixed load. After each
+ * phase it prints one JSON line: results validated, results refused, CPU seconds used, and
+ * every lease latency in milliseconds.
  */
 import http from 'node:http';
 import { createInterface } from 'node:readline';
@@ -28,17 +31,14 @@ const { values } = parseArgs({
     clients: { type: 'string' },
     seconds: { type: 'string' },
     batch: { type: 'string', default: '32' },
-    'think-ms': { type: 'string', default: '0' },
   },
 });
 const bases = values.coordinators!.split(',');
 const batchSize = Number(values.batch);
-/** How long a client waits after each round, as a browser computing real units would; 0 asks again at once. */
-const thinkMs = Number(values['think-ms']);
-const latencies: number[] = [];
+let latencies: number[] = [];
 let validated = 0;
 let failed = 0;
-const errors = new Map<string, number>();
+let errors = new Map<string, number>();
 
 /**
  * A pool of keep-alive connections per process, shared by its clients: thousands of clients
@@ -76,6 +76,8 @@ interface Client {
   domain: ReceiptDomain;
   owner: LocalAccount;
   session: LocalAccount;
+  /** The next receipt's sequence number: it carries on from one phase to the next. */
+  seq: number;
 }
 
 async function join(index: number): Promise<Client> {
@@ -86,20 +88,25 @@ async function join(index: number): Promise<Client> {
   const message = sessionGrantMessage({ owner: owner.address, session: session.address, domain: new URL(base).host, uri: base, chainId: domain.chainId });
   const answer = await post(base, '/v1/sessions', { message, signature: await owner.signMessage({ message }) });
   if (!answer.ok) throw new Error(`session refused: ${answer.status} ${answer.text}`);
-  return { base, domain, owner, session };
+  return { base, domain, owner, session, seq: 0 };
 }
 
 function note(code: string): void {
   errors.set(code, (errors.get(code) ?? 0) + 1);
 }
 
-async function contribute(client: Client, deadline: number): Promise<void> {
+const sleep = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
+
+async function contribute(client: Client, deadline: number, periodMs: number): Promise<void> {
   const { base, domain, owner, session } = client;
-  let seq = 0;
-  // Start at a random point of the think time, so that clients do not all ask at once.
-  if (thinkMs > 0) await new Promise((wait) => setTimeout(wait, Math.random() * thinkMs));
+  // Paced: rounds every periodMs from a random offset, so that clients do not all ask at once.
+  let next = Date.now() + Math.random() * periodMs;
   while (Date.now() < deadline) {
-    if (thinkMs > 0 && seq > 0) await new Promise((wait) => setTimeout(wait, thinkMs));
+    if (periodMs > 0) {
+      if (next >= deadline) return;
+      await sleep(next - Date.now());
+      next = Math.max(next + periodMs, Date.now());
+    }
     const started = performance.now();
     const answer = await post(base, '/v1/leases', { session: session.address, backends: ['wasm'], ...(batchSize > 1 ? { count: batchSize } : {}) });
     latencies.push(performance.now() - started);
@@ -113,7 +120,7 @@ async function contribute(client: Client, deadline: number): Promise<void> {
     const results = leases.map((lease) => ({ lease, output: primesReference((lease as Extract<Lease, { kernel: 'primes' }>).params) }));
     if (batchSize === 1) {
       const { lease, output } = results[0]!;
-      const signed = await signWorkReceipt({ session, owner: owner.address, domain, lease, output, seq: seq++ });
+      const signed = await signWorkReceipt({ session, owner: owner.address, domain, lease, output, seq: client.seq++ });
       const sent = await post(base, '/v1/results', {
         lease: lease.id,
         output: Buffer.from(output).toString('base64'),
@@ -127,7 +134,7 @@ async function contribute(client: Client, deadline: number): Promise<void> {
       }
       continue;
     }
-    const signed = await signWorkBatchReceipt({ session, owner: owner.address, domain, results, seq: seq++, hash: fastKeccak256 });
+    const signed = await signWorkBatchReceipt({ session, owner: owner.address, domain, results, seq: client.seq++, hash: fastKeccak256 });
     const sent = await post(base, '/v1/results/batch', {
       receipt: signed.receipt,
       signature: signed.signature,
@@ -153,18 +160,24 @@ const count = Number(values.clients);
 const clients: Client[] = [];
 for (let i = 0; i < count; i += 50) clients.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => join(i + j)))));
 console.log('ready');
-await new Promise<void>((go) => createInterface({ input: process.stdin }).once('line', () => go()));
-const started = Date.now();
-const cpuAtStart = process.cpuUsage();
-const deadline = started + Number(values.seconds) * 1000;
-await Promise.all(
-  clients.map((client) =>
-    contribute(client, deadline).catch((error: unknown) => {
-      failed++;
-      note(error instanceof Error ? error.message : String(error));
-    }),
-  ),
-);
-const seconds = (Date.now() - started) / 1000;
-const cpu = process.cpuUsage(cpuAtStart);
-console.log(JSON.stringify({ validated, failed, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, errors: Object.fromEntries(errors), latencies }));
+for await (const line of createInterface({ input: process.stdin })) {
+  const phase = JSON.parse(line) as { seconds: number; periodMs: number };
+  latencies = [];
+  validated = 0;
+  failed = 0;
+  errors = new Map();
+  const started = Date.now();
+  const cpuAtStart = process.cpuUsage();
+  const deadline = started + phase.seconds * 1000;
+  await Promise.all(
+    clients.map((client) =>
+      contribute(client, deadline, phase.periodMs).catch((error: unknown) => {
+        failed++;
+        note(error instanceof Error ? error.message : String(error));
+      }),
+    ),
+  );
+  const seconds = (Date.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuAtStart);
+  console.log(JSON.stringify({ validated, failed, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, errors: Object.fromEntries(errors), latencies }));
+}
