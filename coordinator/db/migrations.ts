@@ -1,5 +1,5 @@
 import type { CreateTableBuilder } from 'kysely';
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { DatabaseDialect } from './database.ts';
 import type { Database } from './schema.ts';
 import { trustMigration } from './trust-migration.ts';
@@ -210,6 +210,19 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
         await db.schema.createIndex('result_batches_by_session_seq').on('result_batches').columns(['session', 'seq']).execute();
         // The feeder finds units whose lease passed its deadline without sorting every leased unit.
         await db.schema.createIndex('units_by_state_deadline').on('units').columns(['state', 'lease_deadline']).execute();
+      },
+    },
+    '0012-lean-indexes': {
+      async up(db: Kysely<unknown>) {
+        // Every lease and every result rewrites units' and leases' states and inserts leases:
+        // each index on them is written each time (docs/decisions/0012). A unit has a handful of
+        // leases, so its leases are found by unit alone; units by state come from
+        // units_by_state_deadline; canaries are few, so only they are indexed as canaries.
+        await db.schema.dropIndex('units_by_state').execute();
+        await db.schema.dropIndex('units_by_canary').execute();
+        await db.schema.dropIndex('leases_by_unit_owner').execute();
+        await db.schema.dropIndex('leases_by_unit_state').execute();
+        await db.schema.createIndex('units_canaries').on('units').column('id').where(sql.ref('canary'), '=', 1).execute();
       },
     },
   };
