@@ -142,13 +142,17 @@ async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, 
     // The owner's standing is read once: the quorum of each unit it is first out on depends on it.
     const host = trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
     const ids = units.map((unit) => unit.id);
-    // The transitioner's reissue, for the whole batch at once: overdue open leases of these units expire.
-    await expireOverdueLeases(trx, ids, now);
-    const withLive = new Set(
-      (
-        await trx.selectFrom('leases').select('unit_id').distinct().where('unit_id', 'in', ids).where('state', 'in', ['open', 'pending', 'validated']).execute()
-      ).map((row) => row.unit_id),
-    );
+    const live = await trx
+      .selectFrom('leases')
+      .select(['unit_id', 'state', 'deadline'])
+      .where('unit_id', 'in', ids)
+      .where('state', 'in', ['open', 'pending', 'validated'])
+      .execute();
+    const overdue = (lease: (typeof live)[number]) => lease.state === 'open' && lease.deadline < now;
+    // The transitioner's reissue, for the whole batch at once: overdue open leases of these units
+    // expire (a write only when there are some: fresh units have no leases at all).
+    if (live.some(overdue)) await expireOverdueLeases(trx, [...new Set(live.filter(overdue).map((lease) => lease.unit_id))], now);
+    const withLive = new Set(live.filter((lease) => !overdue(lease)).map((lease) => lease.unit_id));
     const leases = await issueLeases(trx, units, options);
     // The first replica out decides how many the unit needs (BOINC's adaptive replication); what
     // refreshUnit would work out, in one write per quorum: the new lease is the unit's only live one.

@@ -173,11 +173,11 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
  */
 async function assertBatchSession(db: Db, receipt: WorkBatchReceipt, now: number): Promise<void> {
   const session = receipt.session.toLowerCase();
-  const registered = await db.selectFrom('sessions').select('owner').where('address', '=', session).executeTakeFirst();
+  const registered = await db.selectFrom('sessions').select(['owner', 'revoked_at', 'expires_at']).where('address', '=', session).executeTakeFirst();
   if (!registered) throw new HttpError(401, errorCodes.sessionUnknown, `No session ${receipt.session} is registered here.`, 'receipt.session');
   if (registered.owner !== receipt.owner.toLowerCase())
     throw new HttpError(403, errorCodes.leaseNotYours, 'receipt.owner is not the owner of this session.', 'receipt.owner');
-  await assertSessionCurrent(db, session, now);
+  assertSessionCurrent(registered, session, now);
   await assertSeqUnused(db, session, receipt);
 }
 

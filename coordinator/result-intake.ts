@@ -119,7 +119,11 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   }
   const signer = await receiptSigner(digest, body.signature as Hex);
   if (signer !== lease.session) throw badSignature(domain);
-  await assertSessionCurrent(db, lease.session, now);
+  assertSessionCurrent(
+    await db.selectFrom('sessions').select(['revoked_at', 'expires_at']).where('address', '=', lease.session).executeTakeFirstOrThrow(),
+    lease.session,
+    now,
+  );
   await assertSeqUnused(db, lease.session, receipt);
   assertLeaseOpen({ state: lease.state, unitState: lease.canary === 1 ? 'leased' : lease.unitState });
 
@@ -420,8 +424,7 @@ export function badSignature(domain: ReceiptDomain): HttpError {
 }
 
 /** A receipt counts only while its session is neither revoked nor expired. */
-export async function assertSessionCurrent(db: Db, address: string, now: number): Promise<void> {
-  const session = await db.selectFrom('sessions').select(['revoked_at', 'expires_at']).where('address', '=', address).executeTakeFirstOrThrow();
+export function assertSessionCurrent(session: { revoked_at: number | null; expires_at: number }, address: string, now: number): void {
   if (session.revoked_at != null) {
     throw new HttpError(401, errorCodes.sessionRevoked, `Session ${address} was revoked; its receipts are refused.`, 'receipt.session');
   }
