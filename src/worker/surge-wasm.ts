@@ -8,6 +8,8 @@ import relaxedUrl from '../../wasm/build/surge-relaxed.wasm?url';
 export interface SurgeWasmExports {
   memory: WebAssembly.Memory;
   alloc(bytes: number): number;
+  /** Forgets every allocation; the memory keeps its size and contents. */
+  freeAll(): void;
   philoxFill(ptr: number, key0: number, key1: number, stream: number, row0: number, col0: number, rows: number, cols: number, asFloat: number): void;
   packPanels(b: number, packed: number, n: number, k: number): void;
   matmulScratchBytes(): number;
@@ -64,4 +66,32 @@ export async function instantiateSurgeWasm(module: WebAssembly.Module): Promise<
     },
   });
   return instance.exports as unknown as SurgeWasmExports;
+}
+
+/** A run's instance kept for the next run, per module: its memory is already mapped. */
+const idleInstances = new WeakMap<WebAssembly.Module, SurgeWasmExports>();
+
+/** Idle instances with more memory than this are dropped rather than kept (a worker holds one per module). */
+const kMaxIdleBytes = 128 * 1024 * 1024;
+
+/**
+ * An instance of `module` for a run that writes every byte of its buffers before it reads
+ * them (matmul): the last released instance with its heap reset, or a fresh one. Return it
+ * with `releaseSurgeWasm` when the run ends.
+ *
+ * Fresh linear memory is mapped on first touch, one page fault per 4 KiB page, and the kernel
+ * touches its output first. In a VM those faults are dear: the 4 MiB output of a 1024² matmul
+ * cost about 9 ms of a 30 ms unit when every unit had a fresh instance.
+ */
+export async function acquireSurgeWasm(module: WebAssembly.Module): Promise<SurgeWasmExports> {
+  const idle = idleInstances.get(module);
+  if (!idle) return instantiateSurgeWasm(module);
+  idleInstances.delete(module);
+  idle.freeAll();
+  return idle;
+}
+
+/** Keeps a finished run's instance for the next `acquireSurgeWasm` of the same module. */
+export function releaseSurgeWasm(module: WebAssembly.Module, instance: SurgeWasmExports): void {
+  if (instance.memory.buffer.byteLength <= kMaxIdleBytes) idleInstances.set(module, instance);
 }

@@ -3,19 +3,22 @@ import { assertMatmulFits, decodeMatmulCheckpoint, encodeMatmulCheckpoint, type 
 import { seedToKey } from '../kernels/philox.ts';
 import type { MatmulParams } from '../protocol/schemas.ts';
 import { SliceSizer } from './slice-sizer.ts';
-import { instantiateSurgeWasm, type SurgeWasmExports } from './surge-wasm.ts';
+import { acquireSurgeWasm, releaseSurgeWasm, type SurgeWasmExports } from './surge-wasm.ts';
 
 /**
  * matmul-f32 and matmul-u32 on the AssemblyScript SIMD kernel (`wasm/matmul-blocked.ts`):
  * inputs generated in WASM by its Philox, B packed into panels once, then a slice of rows
- * per call so a step keeps to its budget.
+ * per call so a step keeps to its budget. Its buffers are written before they are read, so a
+ * run reuses the instance of the run before it (`acquireSurgeWasm`).
  */
 export class WasmMatmulRun implements KernelRun {
   readonly backend = 'wasm' as const;
   private rowsDone: number;
   private readonly sizer = new SliceSizer(6);
+  private disposed = false;
 
   private constructor(
+    private readonly module: WebAssembly.Module,
     private readonly wasm: SurgeWasmExports,
     private readonly element: MatmulElement,
     private readonly params: MatmulParams,
@@ -28,7 +31,7 @@ export class WasmMatmulRun implements KernelRun {
   static async create(module: WebAssembly.Module, element: MatmulElement, params: MatmulParams, checkpoint?: Uint8Array): Promise<WasmMatmulRun> {
     assertMatmulFits(params);
     const data = await matmulDataInputs(params);
-    const wasm = await instantiateSurgeWasm(module);
+    const wasm = await acquireSurgeWasm(module);
     const { m, n, k } = params;
     const pointers = {
       a: wasm.alloc(m * k * 4),
@@ -53,7 +56,7 @@ export class WasmMatmulRun implements KernelRun {
       new Uint8Array(wasm.memory.buffer, pointers.c, restored.rows.byteLength).set(restored.rows);
       rowsDone = restored.rowsDone;
     }
-    return new WasmMatmulRun(wasm, element, params, pointers, rowsDone);
+    return new WasmMatmulRun(module, wasm, element, params, pointers, rowsDone);
   }
 
   async step(budgetMs: number): Promise<number> {
@@ -85,5 +88,9 @@ export class WasmMatmulRun implements KernelRun {
     return this.rowBytes(this.params.m);
   }
 
-  dispose(): void {}
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    releaseSurgeWasm(this.module, this.wasm);
+  }
 }
