@@ -12,9 +12,10 @@ export interface SurgeWasmExports {
   freeAll(): void;
   philoxFill(ptr: number, key0: number, key1: number, stream: number, row0: number, col0: number, rows: number, cols: number, asFloat: number): void;
   packPanels(b: number, packed: number, n: number, k: number): void;
+  matmulPackedBytes(n: number, k: number): number;
   matmulScratchBytes(): number;
-  matmulF32Rows(a: number, b: number, packed: number, scratch: number, c: number, n: number, k: number, rowStart: number, rowEnd: number): void;
-  matmulU32Rows(a: number, b: number, packed: number, scratch: number, c: number, n: number, k: number, rowStart: number, rowEnd: number): void;
+  matmulF32Rows(a: number, packed: number, scratch: number, c: number, n: number, k: number, rowStart: number, rowEnd: number): void;
+  matmulU32Rows(a: number, packed: number, scratch: number, c: number, n: number, k: number, rowStart: number, rowEnd: number): void;
   /** wasm/primes.ts: starts a run positioned at `firstBlock`; returns the address of its counts (two u32 per block). */
   primesInit(lo: number, hi: number, blockSize: number, firstBlock: number): number;
   /** wasm/primes.ts: counts blocks [first, end) into the run's counts. */

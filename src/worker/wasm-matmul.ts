@@ -36,7 +36,7 @@ export class WasmMatmulRun implements KernelRun {
     const pointers = {
       a: wasm.alloc(m * k * 4),
       b: wasm.alloc(k * n * 4),
-      packed: wasm.alloc(k * (n & ~7) * 4 + 16),
+      packed: wasm.alloc(wasm.matmulPackedBytes(n, k)),
       scratch: wasm.alloc(wasm.matmulScratchBytes()),
       c: wasm.alloc(m * n * 4),
     };
@@ -61,14 +61,14 @@ export class WasmMatmulRun implements KernelRun {
 
   async step(budgetMs: number): Promise<number> {
     const { m, n, k } = this.params;
-    const { a, b, packed, scratch, c } = this.pointers;
+    const { a, packed, scratch, c } = this.pointers;
     const rows = this.element === 'f32' ? this.wasm.matmulF32Rows : this.wasm.matmulU32Rows;
     const started = performance.now();
     // At least one slice per step, so a step always makes progress.
     for (let first = true; this.rowsDone < m && (first || performance.now() - started < budgetMs); first = false) {
       const end = Math.min(m, this.rowsDone + this.sizer.next(budgetMs - (performance.now() - started)));
       const sliceStarted = performance.now();
-      rows(a, b, packed, scratch, c, n, k, this.rowsDone, end);
+      rows(a, packed, scratch, c, n, k, this.rowsDone, end);
       this.sizer.record(end - this.rowsDone, performance.now() - sliceStarted);
       this.rowsDone = end;
     }
