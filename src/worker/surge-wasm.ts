@@ -82,7 +82,7 @@ const kMaxIdleBytes = 128 * 1024 * 1024;
  *
  * Fresh linear memory is mapped on first touch, one page fault per 4 KiB page, and the kernel
  * touches its output first. In a VM those faults are dear: the 4 MiB output of a 1024² matmul
- * cost about 9 ms of a 30 ms unit when every unit had a fresh instance.
+ * cost about 18 ms of a 61 ms unit when every unit had a fresh instance.
  */
 export async function acquireSurgeWasm(module: WebAssembly.Module): Promise<SurgeWasmExports> {
   const idle = idleInstances.get(module);
