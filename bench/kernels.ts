@@ -27,6 +27,7 @@ function plan(threads: number, gpuAvailable: boolean, fallbackGpu: boolean): Ben
   const gpuN = Number(values['gpu-size'] ?? (fallbackGpu ? 256 : 2048));
   const pool = Math.max(1, threads);
   const cases: BenchCase[] = [
+    { kernel: 'fma-peak', baselineOf: 'matmul-f32', backend: 'wasm', size: 12, workers: 1 },
     { kernel: 'matmul-f32', backend: 'wasm', size: n, workers: 1 },
     { kernel: 'matmul-f32', backend: 'wasm', size: n, workers: pool },
     { kernel: 'tfjs-matmul-f32', backend: 'wasm', size: n, workers: pool },

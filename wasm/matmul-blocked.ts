@@ -7,51 +7,78 @@
 // chunks of kKc so one chunk of a panel (kKc × 8 values, 8 KiB) stays in L1 while every
 // row block of the slice streams past it, and a 6 × 8 micro-kernel keeps 12 accumulators
 // in registers: enough independent multiply-add chains to cover the latency of the
-// floating-point pipeline (4 cycles, 2 per cycle), within x86-64's 16 vector registers.
+// floating-point pipeline (4 cycles, 2 per cycle), within the 15 vector registers V8 allocates
+// on x86-64. Shapes that need more (4 × 12, k unrolled by 2) spill and lose a third
+// (docs/decisions/0011-matmul-micro-kernel.md).
 
 const kKc: i32 = 256;
 const kMc: i32 = 96;
 const kRows: i32 = 6;
 
-/** Bytes of scratch the host allocates for `matmulRows`: one packed block of A (kMc × kKc). */
+/** Bytes of scratch the host allocates for `matmulRows`: one packed block of A (kMc × kKc) and one 6 × 8 edge tile of C. */
 export function matmulScratchBytes(): i32 {
-  return kMc * kKc * 4;
+  return kMc * kKc * 4 + kRows * 8 * 4;
 }
 
-// Packs rows [i0, i0 + rows) × columns [p0, p0 + kc) of A, rows a multiple of 6, so that each
-// micro-kernel step reads its six values of A from one place: packed[(block·kc + p)·6 + r].
+/** Bytes the host allocates for `packPanels`: k rows of every panel, the last one padded to 8 columns. */
+export function matmulPackedBytes(n: i32, k: i32): i32 {
+  return k * ((n + 7) & ~7) * 4;
+}
+
+// Packs rows [i0, i0 + rows) × columns [p0, p0 + kc) of A so that each micro-kernel step reads
+// its six values of A from one place: packed[(block·kc + p)·6 + r]. A last block of fewer than 6
+// rows is padded with zeros; the edge tile never stores the rows they give.
 @inline
 function packA(a: usize, packed: usize, k: i32, i0: i32, rows: i32, p0: i32, kc: i32): void {
   let dst = packed;
+  const rowBytes = <usize>k << 2;
   for (let block = 0; block < rows; block += kRows) {
     const src = a + ((<usize>(i0 + block) * <usize>k + <usize>p0) << 2);
-    const rowBytes = <usize>k << 2;
-    for (let p = 0; p < kc; p++) {
-      const column = src + (<usize>p << 2);
-      store<u32>(dst, load<u32>(column));
-      store<u32>(dst, load<u32>(column + rowBytes), 4);
-      store<u32>(dst, load<u32>(column + 2 * rowBytes), 8);
-      store<u32>(dst, load<u32>(column + 3 * rowBytes), 12);
-      store<u32>(dst, load<u32>(column + 4 * rowBytes), 16);
-      store<u32>(dst, load<u32>(column + 5 * rowBytes), 20);
-      dst += 24;
+    const valid = min(kRows, rows - block);
+    if (valid == kRows) {
+      for (let p = 0; p < kc; p++) {
+        const column = src + (<usize>p << 2);
+        store<u32>(dst, load<u32>(column));
+        store<u32>(dst, load<u32>(column + rowBytes), 4);
+        store<u32>(dst, load<u32>(column + 2 * rowBytes), 8);
+        store<u32>(dst, load<u32>(column + 3 * rowBytes), 12);
+        store<u32>(dst, load<u32>(column + 4 * rowBytes), 16);
+        store<u32>(dst, load<u32>(column + 5 * rowBytes), 20);
+        dst += 24;
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        const column = src + (<usize>p << 2);
+        for (let r = 0; r < kRows; r++) store<u32>(dst + (<usize>r << 2), r < valid ? load<u32>(column + <usize>r * rowBytes) : 0);
+        dst += 24;
+      }
     }
   }
 }
 
-// Panels of B: for each group of 8 columns, k rows of 8 contiguous values (32 bytes).
+// Panels of B: for each group of 8 columns, k rows of 8 contiguous values (32 bytes). The last
+// panel of an n that is not a multiple of 8 is padded with zeros.
 export function packPanels(b: usize, packed: usize, n: i32, k: i32): void {
   const panels = n >> 3;
+  const stride = <usize>n << 2;
   for (let panel = 0; panel < panels; panel++) {
     let dst = packed + <usize>panel * <usize>k * 32;
     let src = b + (<usize>(panel << 3) << 2);
-    const stride = <usize>n << 2;
     for (let p = 0; p < k; p++) {
       v128.store(dst, v128.load(src));
       v128.store(dst, v128.load(src, 16), 16);
       dst += 32;
       src += stride;
     }
+  }
+  const tail = n & 7;
+  if (tail == 0) return;
+  let dst = packed + <usize>panels * <usize>k * 32;
+  let src = b + (<usize>(panels << 3) << 2);
+  for (let p = 0; p < k; p++) {
+    for (let col = 0; col < 8; col++) store<u32>(dst + (<usize>col << 2), col < tail ? load<u32>(src + (<usize>col << 2)) : 0);
+    dst += 32;
+    src += stride;
   }
 }
 
@@ -202,71 +229,55 @@ function block6x8<T>(packedA: usize, panel: usize, c: usize, n: i32, i: i32, j: 
   v128.store(pc, c51, 16);
 }
 
-/** One row of a panel chunk, for the rows that do not fill a block of 6. */
-@inline
-function row1x8<T>(a: usize, panel: usize, c: usize, n: i32, k: i32, i: i32, j: i32, p0: i32, kc: i32, accumulate: bool): void {
-  let c0 = v128.splat<i32>(0);
-  let c1 = c0;
-  let pa = a + ((<usize>i * <usize>k + <usize>p0) << 2);
-  let pb = panel + <usize>p0 * 32;
-  const end = pb + <usize>kc * 32;
-  while (pb < end) {
-    const s = v128.load32_splat(pa);
-    c0 = madd<T>(c0, s, v128.load(pb));
-    c1 = madd<T>(c1, s, v128.load(pb, 16));
-    pa += 4;
-    pb += 32;
-  }
-  const pc = c + ((<usize>i * <usize>n + <usize>j) << 2);
+/**
+ * A block of C at the edge, `rows` < 6 or `cols` < 8: the micro-kernel runs on a 6 × 8 tile in
+ * scratch (A and B are zero-padded there), and only the block's own elements are copied in and
+ * out. The same operations in the same order as a full block, so the same bytes (BLIS handles its
+ * edges the same way).
+ */
+function edgeBlock<T>(packedA: usize, panel: usize, tile: usize, c: usize, n: i32, i: i32, j: i32, rows: i32, cols: i32, p0: i32, kc: i32, accumulate: bool): void {
+  const strideC = <usize>n << 2;
+  let pc = c + ((<usize>i * <usize>n + <usize>j) << 2);
   if (accumulate) {
-    c0 = add<T>(c0, v128.load(pc));
-    c1 = add<T>(c1, v128.load(pc, 16));
+    for (let r = 0; r < rows; r++) {
+      for (let col = 0; col < cols; col++) store<T>(tile + (<usize>(r * 8 + col) << 2), load<T>(pc + (<usize>col << 2)));
+      pc += strideC;
+    }
   }
-  v128.store(pc, c0);
-  v128.store(pc, c1, 16);
-}
-
-/** One element of C from unpacked B, for the last n % 8 columns. */
-@inline
-function element<T>(a: usize, b: usize, c: usize, n: i32, k: i32, i: i32, j: i32): void {
-  let sum: T = <T>0;
-  let pa = a + ((<usize>i * <usize>k) << 2);
-  let pb = b + (<usize>j << 2);
-  const strideB = <usize>n << 2;
-  for (let p = 0; p < k; p++) {
-    sum += load<T>(pa) * load<T>(pb);
-    pa += 4;
-    pb += strideB;
+  block6x8<T>(packedA, panel, tile, 8, 0, 0, p0, kc, accumulate);
+  pc = c + ((<usize>i * <usize>n + <usize>j) << 2);
+  for (let r = 0; r < rows; r++) {
+    for (let col = 0; col < cols; col++) store<T>(pc + (<usize>col << 2), load<T>(tile + (<usize>(r * 8 + col) << 2)));
+    pc += strideC;
   }
-  store<T>(c + ((<usize>i * <usize>n + <usize>j) << 2), sum);
 }
 
 /**
- * Rows [rowStart, rowEnd) of C (m×n) = A (m×k) · B (k×n), with B packed by `packPanels` and
- * `scratch` of `matmulScratchBytes()`. Loops, outermost first: chunks of kKc along k, blocks of
+ * Rows [rowStart, rowEnd) of C (m×n) = A (m×k) · B (k×n), with B packed by `packPanels` into
+ * `packed` (`matmulPackedBytes(n, k)`) and `scratch` of `matmulScratchBytes()`. Loops, outermost first: chunks of kKc along k, blocks of
  * kMc rows (A's block packed into scratch, held in L2), panels (a panel chunk, 8 KiB, held in
- * L1), then 6-row micro-blocks.
+ * L1), then 6-row micro-blocks; blocks at the bottom and right edges go through `edgeBlock`.
  */
-export function matmulRows<T>(a: usize, b: usize, packed: usize, scratch: usize, c: usize, n: i32, k: i32, rowStart: i32, rowEnd: i32): void {
-  const panels = n >> 3;
+export function matmulRows<T>(a: usize, packed: usize, scratch: usize, c: usize, n: i32, k: i32, rowStart: i32, rowEnd: i32): void {
+  const panels = (n + 7) >> 3;
+  const tile = scratch + <usize>(kMc * kKc * 4);
   for (let p0 = 0; p0 < k; p0 += kKc) {
     const kc = min(kKc, k - p0);
     const accumulate = p0 > 0;
     for (let i0 = rowStart; i0 < rowEnd; i0 += kMc) {
       const rows = min(kMc, rowEnd - i0);
-      const blockRows = (rows / kRows) * kRows;
-      packA(a, scratch, k, i0, blockRows, p0, kc);
+      packA(a, scratch, k, i0, rows, p0, kc);
       for (let panel = 0; panel < panels; panel++) {
         const panelPtr = packed + <usize>panel * <usize>k * 32;
         const j = panel << 3;
-        for (let block = 0; block < blockRows; block += kRows) {
-          block6x8<T>(scratch + <usize>block * <usize>kc * 4, panelPtr, c, n, i0 + block, j, p0, kc, accumulate);
+        const cols = min(8, n - j);
+        for (let block = 0; block < rows; block += kRows) {
+          const packedBlock = scratch + <usize>block * <usize>kc * 4;
+          const blockRows = min(kRows, rows - block);
+          if (blockRows == kRows && cols == 8) block6x8<T>(packedBlock, panelPtr, c, n, i0 + block, j, p0, kc, accumulate);
+          else edgeBlock<T>(packedBlock, panelPtr, tile, c, n, i0 + block, j, blockRows, cols, p0, kc, accumulate);
         }
-        for (let i = i0 + blockRows; i < i0 + rows; i++) row1x8<T>(a, panelPtr, c, n, k, i, j, p0, kc, accumulate);
       }
     }
-  }
-  for (let i = rowStart; i < rowEnd; i++) {
-    for (let j = panels << 3; j < n; j++) element<T>(a, b, c, n, k, i, j);
   }
 }

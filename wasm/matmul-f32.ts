@@ -3,8 +3,8 @@
 // allowed only because the coordinator validates f32 products with a tolerance.
 import { matmulRows } from './matmul-blocked';
 
-export { matmulScratchBytes, packPanels } from './matmul-blocked';
+export { matmulPackedBytes, matmulScratchBytes, packPanels } from './matmul-blocked';
 
-export function matmulF32Rows(a: usize, b: usize, packed: usize, scratch: usize, c: usize, n: i32, k: i32, rowStart: i32, rowEnd: i32): void {
-  matmulRows<f32>(a, b, packed, scratch, c, n, k, rowStart, rowEnd);
+export function matmulF32Rows(a: usize, packed: usize, scratch: usize, c: usize, n: i32, k: i32, rowStart: i32, rowEnd: i32): void {
+  matmulRows<f32>(a, packed, scratch, c, n, k, rowStart, rowEnd);
 }

@@ -2,6 +2,6 @@
 // backend and device gives the same bytes; the coordinator checks it with exact Freivalds.
 import { matmulRows } from './matmul-blocked';
 
-export function matmulU32Rows(a: usize, b: usize, packed: usize, scratch: usize, c: usize, n: i32, k: i32, rowStart: i32, rowEnd: i32): void {
-  matmulRows<u32>(a, b, packed, scratch, c, n, k, rowStart, rowEnd);
+export function matmulU32Rows(a: usize, packed: usize, scratch: usize, c: usize, n: i32, k: i32, rowStart: i32, rowEnd: i32): void {
+  matmulRows<u32>(a, packed, scratch, c, n, k, rowStart, rowEnd);
 }

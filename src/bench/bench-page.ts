@@ -1,4 +1,5 @@
 import { type Remote, wrap } from 'comlink';
+import fmaPeakUrl from '../../wasm/build/fma-peak.wasm?url';
 import { registerErrorTransfer } from '../errors/worker-transfer.ts';
 import { adapterLabel } from '../gpu/gpu-context.ts';
 import type { BackendProbe, KernelWorkerApi } from '../worker/kernel-worker-api.ts';
@@ -116,7 +117,62 @@ async function runTfjs(c: BenchCase): Promise<BenchResult> {
   };
 }
 
+/** Runs of the FMA ceiling, each about this long; the ceiling is the fastest. */
+const kPeakRunMs = 2;
+
+/**
+ * The most f32 multiply-adds one core retires from WASM (wasm/fma-peak.ts: twelve independent
+ * f32x4.relaxed_madd chains, no memory traffic), on the page's thread: what matmul-f32 on WASM
+ * is a fraction of. The best of many short runs, since a ceiling is what the core does when
+ * nothing else holds it.
+ */
+async function runFmaPeak(c: BenchCase): Promise<BenchResult> {
+  const result = (seconds: number, rate: number, note: string): BenchResult => ({
+    kernel: 'fma-peak',
+    backend: 'wasm',
+    size: c.size,
+    workers: 1,
+    seconds,
+    rate,
+    unit: 'GFLOP/s',
+    adapter: 'cpu',
+    browser: browserName(),
+    note,
+  });
+  const flopsPerIteration = 12 * 4 * 2;
+  let instance: WebAssembly.Instance;
+  try {
+    ({ instance } = await WebAssembly.instantiateStreaming(fetch(fmaPeakUrl), { env: { abort: () => {} } }));
+  } catch (error) {
+    return result(0, 0, `needs relaxed SIMD: ${String(error)}`);
+  }
+  const fmaPeak = instance.exports.fmaPeak as (iterations: number, x: number, y: number) => number;
+  // Let the module tier up from Liftoff to TurboFan (V8 swaps code between calls, not inside one).
+  for (const started = performance.now(); performance.now() - started < 300; ) fmaPeak(100_000, 0.5, 0.999);
+  let iterations = 100_000;
+  for (;;) {
+    const started = performance.now();
+    fmaPeak(iterations, 0.5, 0.999);
+    const ms = performance.now() - started;
+    if (ms >= kPeakRunMs) break;
+    iterations = Math.ceil((iterations * kPeakRunMs * 1.2) / Math.max(ms, 0.1));
+  }
+  let best = 0;
+  let totalMs = 0;
+  let runs = 0;
+  while (totalMs < kMinSeconds * 1000) {
+    const started = performance.now();
+    fmaPeak(iterations, 0.5, 0.999);
+    const ms = performance.now() - started;
+    totalMs += ms;
+    runs++;
+    best = Math.max(best, (iterations * flopsPerIteration) / (ms * 1e6));
+  }
+  return result(totalMs / 1000, best, `ceiling: 12 independent f32x4.relaxed_madd chains, no memory traffic; best of ${runs} runs of ${kPeakRunMs} ms`);
+}
+
 async function run(c: BenchCase): Promise<BenchResult> {
+  if (c.kernel === 'fma-peak') return runFmaPeak(c);
   if (c.kernel === 'tfjs-matmul-f32') return runTfjs(c);
   if (c.kernel === 'ts-baseline') {
     const { seconds, total, unit } = typescriptBaseline(c);

@@ -2,9 +2,9 @@ import type { Backend, KernelName } from '../protocol/schemas.ts';
 
 /** One measurement the benchmark page is asked for. */
 export interface BenchCase {
-  kernel: KernelName | 'tfjs-matmul-f32' | 'ts-baseline';
-  /** For `ts-baseline`: which kernel's straightforward TypeScript to time. */
-  baselineOf?: 'mandelbrot' | 'primes';
+  kernel: KernelName | 'tfjs-matmul-f32' | 'ts-baseline' | 'fma-peak';
+  /** For `ts-baseline`: which kernel's straightforward TypeScript to time; for `fma-peak`, the kernel it is the ceiling of. */
+  baselineOf?: 'mandelbrot' | 'primes' | 'matmul-f32';
   backend: Backend | 'typescript';
   /** The problem size (n for matmul; pixels per side for mandelbrot; numbers sieved for primes). */
   size: number;

@@ -125,6 +125,21 @@ describe('across backends and faults', () => {
     expect(await harness.worker.gpuBuffersOutstanding()).toBe(0);
   });
 
+  it('gives the known matmul bytes on WASM in memory a larger unit left full of its values', async () => {
+    // A finished run's WASM instance serves the next run with its heap reset but not cleared,
+    // so any read before a write would pick up the larger unit's numbers instead of zeros.
+    const large = { seed: '0x000000000000beef', m: 130, n: 130, k: 300, rowOffset: 0, colOffset: 0 };
+    await runToEnd(harness.worker, { kernel: 'matmul-u32', params: large }, 'wasm');
+    const params: MatmulParams = { seed: '0x0000000000000c0d', m: 37, n: 29, k: 45, rowOffset: 0, colOffset: 0 };
+    const expected = matmulU32Reference(matmulInputA(params, 'u32'), matmulInputB(params, 'u32'), params.m, params.n, params.k);
+    expect(fnv1a(await runToEnd(harness.worker, { kernel: 'matmul-u32', params }, 'wasm'))).toBe(fnv1a(new Uint8Array(expected.buffer)));
+    await runToEnd(harness.worker, { kernel: 'matmul-f32', params: large }, 'wasm');
+    const c = new Float32Array((await runToEnd(harness.worker, { kernel: 'matmul-f32', params }, 'wasm')).buffer);
+    const a = matmulInputA(params, 'f32');
+    const b = matmulInputB(params, 'f32');
+    expect(worstErrorRatio(a, b, c, matmulF32Reference(a, b, params.m, params.n, params.k), params.m, params.n, params.k)).toBeLessThanOrEqual(1);
+  });
+
   it('reports what it can run on', () => {
     expect(harness.probe.wasm.simd).toBe(true);
     if (harness.probe.webgpu.available) expect(typeof harness.probe.webgpu.adapter.isFallbackAdapter).toBe('boolean');

@@ -8,11 +8,14 @@ import relaxedUrl from '../../wasm/build/surge-relaxed.wasm?url';
 export interface SurgeWasmExports {
   memory: WebAssembly.Memory;
   alloc(bytes: number): number;
+  /** Forgets every allocation; the memory keeps its size and contents. */
+  freeAll(): void;
   philoxFill(ptr: number, key0: number, key1: number, stream: number, row0: number, col0: number, rows: number, cols: number, asFloat: number): void;
   packPanels(b: number, packed: number, n: number, k: number): void;
+  matmulPackedBytes(n: number, k: number): number;
   matmulScratchBytes(): number;
-  matmulF32Rows(a: number, b: number, packed: number, scratch: number, c: number, n: number, k: number, rowStart: number, rowEnd: number): void;
-  matmulU32Rows(a: number, b: number, packed: number, scratch: number, c: number, n: number, k: number, rowStart: number, rowEnd: number): void;
+  matmulF32Rows(a: number, packed: number, scratch: number, c: number, n: number, k: number, rowStart: number, rowEnd: number): void;
+  matmulU32Rows(a: number, packed: number, scratch: number, c: number, n: number, k: number, rowStart: number, rowEnd: number): void;
   /** wasm/primes.ts: starts a run positioned at `firstBlock`; returns the address of its counts (two u32 per block). */
   primesInit(lo: number, hi: number, blockSize: number, firstBlock: number): number;
   /** wasm/primes.ts: counts blocks [first, end) into the run's counts. */
@@ -64,4 +67,32 @@ export async function instantiateSurgeWasm(module: WebAssembly.Module): Promise<
     },
   });
   return instance.exports as unknown as SurgeWasmExports;
+}
+
+/** A run's instance kept for the next run, per module: its memory is already mapped. */
+const idleInstances = new WeakMap<WebAssembly.Module, SurgeWasmExports>();
+
+/** Idle instances with more memory than this are dropped rather than kept (a worker holds one per module). */
+const kMaxIdleBytes = 128 * 1024 * 1024;
+
+/**
+ * An instance of `module` for a run that writes every byte of its buffers before it reads
+ * them (matmul): the last released instance with its heap reset, or a fresh one. Return it
+ * with `releaseSurgeWasm` when the run ends.
+ *
+ * Fresh linear memory is mapped on first touch, one page fault per 4 KiB page, and the kernel
+ * touches its output first. In a VM those faults are dear: the 4 MiB output of a 1024² matmul
+ * cost about 18 ms of a 61 ms unit when every unit had a fresh instance.
+ */
+export async function acquireSurgeWasm(module: WebAssembly.Module): Promise<SurgeWasmExports> {
+  const idle = idleInstances.get(module);
+  if (!idle) return instantiateSurgeWasm(module);
+  idleInstances.delete(module);
+  idle.freeAll();
+  return idle;
+}
+
+/** Keeps a finished run's instance for the next `acquireSurgeWasm` of the same module. */
+export function releaseSurgeWasm(module: WebAssembly.Module, instance: SurgeWasmExports): void {
+  if (instance.memory.buffer.byteLength <= kMaxIdleBytes) idleInstances.set(module, instance);
 }

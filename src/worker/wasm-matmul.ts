@@ -3,19 +3,22 @@ import { assertMatmulFits, decodeMatmulCheckpoint, encodeMatmulCheckpoint, type 
 import { seedToKey } from '../kernels/philox.ts';
 import type { MatmulParams } from '../protocol/schemas.ts';
 import { SliceSizer } from './slice-sizer.ts';
-import { instantiateSurgeWasm, type SurgeWasmExports } from './surge-wasm.ts';
+import { acquireSurgeWasm, releaseSurgeWasm, type SurgeWasmExports } from './surge-wasm.ts';
 
 /**
  * matmul-f32 and matmul-u32 on the AssemblyScript SIMD kernel (`wasm/matmul-blocked.ts`):
  * inputs generated in WASM by its Philox, B packed into panels once, then a slice of rows
- * per call so a step keeps to its budget.
+ * per call so a step keeps to its budget. Its buffers are written before they are read, so a
+ * run reuses the instance of the run before it (`acquireSurgeWasm`).
  */
 export class WasmMatmulRun implements KernelRun {
   readonly backend = 'wasm' as const;
   private rowsDone: number;
   private readonly sizer = new SliceSizer(6);
+  private disposed = false;
 
   private constructor(
+    private readonly module: WebAssembly.Module,
     private readonly wasm: SurgeWasmExports,
     private readonly element: MatmulElement,
     private readonly params: MatmulParams,
@@ -28,12 +31,12 @@ export class WasmMatmulRun implements KernelRun {
   static async create(module: WebAssembly.Module, element: MatmulElement, params: MatmulParams, checkpoint?: Uint8Array): Promise<WasmMatmulRun> {
     assertMatmulFits(params);
     const data = await matmulDataInputs(params);
-    const wasm = await instantiateSurgeWasm(module);
+    const wasm = await acquireSurgeWasm(module);
     const { m, n, k } = params;
     const pointers = {
       a: wasm.alloc(m * k * 4),
       b: wasm.alloc(k * n * 4),
-      packed: wasm.alloc(k * (n & ~7) * 4 + 16),
+      packed: wasm.alloc(wasm.matmulPackedBytes(n, k)),
       scratch: wasm.alloc(wasm.matmulScratchBytes()),
       c: wasm.alloc(m * n * 4),
     };
@@ -53,19 +56,19 @@ export class WasmMatmulRun implements KernelRun {
       new Uint8Array(wasm.memory.buffer, pointers.c, restored.rows.byteLength).set(restored.rows);
       rowsDone = restored.rowsDone;
     }
-    return new WasmMatmulRun(wasm, element, params, pointers, rowsDone);
+    return new WasmMatmulRun(module, wasm, element, params, pointers, rowsDone);
   }
 
   async step(budgetMs: number): Promise<number> {
     const { m, n, k } = this.params;
-    const { a, b, packed, scratch, c } = this.pointers;
+    const { a, packed, scratch, c } = this.pointers;
     const rows = this.element === 'f32' ? this.wasm.matmulF32Rows : this.wasm.matmulU32Rows;
     const started = performance.now();
     // At least one slice per step, so a step always makes progress.
     for (let first = true; this.rowsDone < m && (first || performance.now() - started < budgetMs); first = false) {
       const end = Math.min(m, this.rowsDone + this.sizer.next(budgetMs - (performance.now() - started)));
       const sliceStarted = performance.now();
-      rows(a, b, packed, scratch, c, n, k, this.rowsDone, end);
+      rows(a, packed, scratch, c, n, k, this.rowsDone, end);
       this.sizer.record(end - this.rowsDone, performance.now() - sliceStarted);
       this.rowsDone = end;
     }
@@ -85,5 +88,9 @@ export class WasmMatmulRun implements KernelRun {
     return this.rowBytes(this.params.m);
   }
 
-  dispose(): void {}
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    releaseSurgeWasm(this.module, this.wasm);
+  }
 }
