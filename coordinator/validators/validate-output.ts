@@ -3,7 +3,7 @@ import { validateMandelbrot } from './mandelbrot-validator.ts';
 import { validateMatmulF32 } from './matmul-f32-validator.ts';
 import { validateMatmulU32 } from './matmul-u32-validator.ts';
 import { validatePrimes } from './primes-validator.ts';
-import { secureUniforms } from './secure-uniforms.ts';
+import { sharedSecureUniforms } from './secure-uniforms.ts';
 import type { Verdict } from './verdict.ts';
 
 /** Freivalds trials: f32 fails a wrong row with high probability per trial; u32 at worst with 1/2. */
@@ -11,7 +11,7 @@ const kF32Trials = 3;
 const kU32Trials = 24;
 
 /** The validator of each kernel, with the coordinator's own randomness. */
-export async function validateOutput(spec: WorkSpec, output: Uint8Array, random: () => number = secureUniforms()): Promise<Verdict> {
+export async function validateOutput(spec: WorkSpec, output: Uint8Array, random: () => number = sharedSecureUniforms): Promise<Verdict> {
   switch (spec.kernel) {
     case 'matmul-f32':
       return validateMatmulF32(spec.params, output, kF32Trials, random);
