@@ -51,7 +51,7 @@ export async function leaseUnit(db: Db, options: LeaseOptions): Promise<LeaseOut
   let wantsCanary = false;
   let suspect = false;
   if (adaptive) {
-    const host = await writeTransaction(db, (trx) => hostStanding(trx, options.owner, options.now, trust));
+    const host = await writeTransaction(db, (trx) => hostStanding(trx, options.owner, options.now, trust), { urgent: true });
     if (host.leased_today >= host.quota) return { lease: undefined, retryAfterMs: untilNextDay(options.now) };
     // A host that takes leases and sends nothing back holds up the replicas it took: only so many at once.
     const held = await db
@@ -89,7 +89,7 @@ export async function leaseUnits(db: Db, options: LeaseOptions, count: number): 
   const trust = options.trust ?? defaultTrustConfig;
   const random = options.random ?? Math.random;
   if (trust.replication !== 'adaptive') return { leases: await leaseReplicas(db, options, trust, random, count) };
-  const host = await writeTransaction(db, (trx) => hostStanding(trx, options.owner, options.now, trust));
+  const host = await writeTransaction(db, (trx) => hostStanding(trx, options.owner, options.now, trust), { urgent: true });
   if (host.leased_today >= host.quota) return { leases: [], retryAfterMs: untilNextDay(options.now) };
   const held = await db
     .selectFrom('leases')
@@ -136,53 +136,57 @@ const leaseColumns = [
  */
 async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, random: () => number, count: number): Promise<Lease[]> {
   const { owner, now } = options;
-  return writeTransaction(db, async (trx) => {
-    const units = await freeUnits(trx, options, count, dialectOf(db));
-    if (units.length === 0) return [];
-    // The owner's standing is read once: the quorum of each unit it is first out on depends on it.
-    const host = trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
-    const ids = units.map((unit) => unit.id);
-    const live = await trx
-      .selectFrom('leases')
-      .select(['unit_id', 'state', 'deadline'])
-      .where('unit_id', 'in', ids)
-      .where('state', 'in', ['open', 'pending', 'validated'])
-      .execute();
-    const overdue = (lease: (typeof live)[number]) => lease.state === 'open' && lease.deadline < now;
-    // The transitioner's reissue, for the whole batch at once: overdue open leases of these units
-    // expire (a write only when there are some: fresh units have no leases at all).
-    if (live.some(overdue)) await expireOverdueLeases(trx, [...new Set(live.filter(overdue).map((lease) => lease.unit_id))], now);
-    const withLive = new Set(live.filter((lease) => !overdue(lease)).map((lease) => lease.unit_id));
-    const leases = await issueLeases(trx, units, options);
-    // The first replica out decides how many the unit needs (BOINC's adaptive replication); what
-    // refreshUnit would work out, in one write per quorum: the new lease is the unit's only live one.
-    const firstOut = new Map<number, { id: number; lease: string }[]>();
-    for (const [i, unit] of units.entries()) {
-      if (withLive.has(unit.id)) {
-        await refreshUnit(trx, unit.id);
-        continue;
-      }
-      const quorum = host && exactKernels.has(unit.kernel as KernelName) && wantsReplica(host, trust, random) ? 2 : 1;
-      firstOut.set(quorum, [...(firstOut.get(quorum) ?? []), { id: unit.id, lease: leases[i]!.id }]);
-    }
-    for (const [quorum, out] of firstOut) {
-      await trx
-        .updateTable('units')
-        .set((eb) => {
-          const [first, ...rest] = out;
-          let current = eb.case().when('id', '=', first!.id).then(first!.lease);
-          for (const unit of rest) current = current.when('id', '=', unit.id).then(unit.lease);
-          return { quorum, state: quorum > 1 ? 'ready' : 'leased', lease_deadline: now + options.leaseMs, current_lease: current.end() };
-        })
-        .where(
-          'id',
-          'in',
-          out.map((unit) => unit.id),
-        )
+  return writeTransaction(
+    db,
+    async (trx) => {
+      const units = await freeUnits(trx, options, count, dialectOf(db));
+      if (units.length === 0) return [];
+      // The owner's standing is read once: the quorum of each unit it is first out on depends on it.
+      const host = trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
+      const ids = units.map((unit) => unit.id);
+      const live = await trx
+        .selectFrom('leases')
+        .select(['unit_id', 'state', 'deadline'])
+        .where('unit_id', 'in', ids)
+        .where('state', 'in', ['open', 'pending', 'validated'])
         .execute();
-    }
-    return leases;
-  });
+      const overdue = (lease: (typeof live)[number]) => lease.state === 'open' && lease.deadline < now;
+      // The transitioner's reissue, for the whole batch at once: overdue open leases of these units
+      // expire (a write only when there are some: fresh units have no leases at all).
+      if (live.some(overdue)) await expireOverdueLeases(trx, [...new Set(live.filter(overdue).map((lease) => lease.unit_id))], now);
+      const withLive = new Set(live.filter((lease) => !overdue(lease)).map((lease) => lease.unit_id));
+      const leases = await issueLeases(trx, units, options);
+      // The first replica out decides how many the unit needs (BOINC's adaptive replication); what
+      // refreshUnit would work out, in one write per quorum: the new lease is the unit's only live one.
+      const firstOut = new Map<number, { id: number; lease: string }[]>();
+      for (const [i, unit] of units.entries()) {
+        if (withLive.has(unit.id)) {
+          await refreshUnit(trx, unit.id);
+          continue;
+        }
+        const quorum = host && exactKernels.has(unit.kernel as KernelName) && wantsReplica(host, trust, random) ? 2 : 1;
+        firstOut.set(quorum, [...(firstOut.get(quorum) ?? []), { id: unit.id, lease: leases[i]!.id }]);
+      }
+      for (const [quorum, out] of firstOut) {
+        await trx
+          .updateTable('units')
+          .set((eb) => {
+            const [first, ...rest] = out;
+            let current = eb.case().when('id', '=', first!.id).then(first!.lease);
+            for (const unit of rest) current = current.when('id', '=', unit.id).then(unit.lease);
+            return { quorum, state: quorum > 1 ? 'ready' : 'leased', lease_deadline: now + options.leaseMs, current_lease: current.end() };
+          })
+          .where(
+            'id',
+            'in',
+            out.map((unit) => unit.id),
+          )
+          .execute();
+      }
+      return leases;
+    },
+    { urgent: true },
+  );
 }
 
 /**
