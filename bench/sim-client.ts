@@ -15,8 +15,9 @@ import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { LocalAccount } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { generatePrivateKey } from 'viem/accounts';
 import { fastKeccak256 } from '../coordinator/keccak.ts';
+import { fastSigningAccount } from '../coordinator/secp256k1.ts';
 import { primesReference } from '../src/kernels/primes.ts';
 import type { ResultBatchResponse } from '../src/protocol/batch-schemas.ts';
 import type { ReceiptDomain } from '../src/protocol/receipt.ts';
@@ -83,8 +84,9 @@ interface Client {
 async function join(index: number): Promise<Client> {
   const base = bases[index % bases.length]!;
   const domain = (JSON.parse((await request(`${base}/v1/info`)).text) as InfoResponse).domain as ReceiptDomain;
-  const owner = privateKeyToAccount(generatePrivateKey());
-  const session = privateKeyToAccount(generatePrivateKey());
+  // Keys that sign natively: the clients share the machine with the coordinator, so what they spend counts.
+  const owner = fastSigningAccount(generatePrivateKey());
+  const session = fastSigningAccount(generatePrivateKey());
   const message = sessionGrantMessage({ owner: owner.address, session: session.address, domain: new URL(base).host, uri: base, chainId: domain.chainId });
   const answer = await post(base, '/v1/sessions', { message, signature: await owner.signMessage({ message }) });
   if (!answer.ok) throw new Error(`session refused: ${answer.status} ${answer.text}`);

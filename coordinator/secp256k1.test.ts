@@ -24,6 +24,25 @@ describe('the coordinator secp256k1', () => {
     }
   });
 
+  it("signs messages and typed data as viem's account does", async () => {
+    const key = generatePrivateKey();
+    const fast = fastSigningAccount(key);
+    const reference = privateKeyToAccount(key);
+    expect(await fast.signMessage({ message: 'Surge session grant' })).toBe(await reference.signMessage({ message: 'Surge session grant' }));
+    const typedData = {
+      domain: { name: 'Surge', version: '1', chainId: 31337 },
+      types: {
+        Receipt: [
+          { name: 'lease', type: 'bytes32' },
+          { name: 'units', type: 'uint256' },
+        ],
+      },
+      primaryType: 'Receipt',
+      message: { lease: randomHash(), units: 12_885n },
+    } as const;
+    expect(await fast.signTypedData(typedData)).toBe(await reference.signTypedData(typedData));
+  });
+
   it('accepts v as 0/1 as well as 27/28, and recovers nobody from a broken signature', async () => {
     const key = generatePrivateKey();
     const hash = randomHash();

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as Secp256k1 from 'secp256k1';
-import { bytesToHex, type Hex, hexToBytes, type PrivateKeyAccount, recoverAddress } from 'viem';
+import { bytesToHex, type Hex, hashMessage, hashTypedData, hexToBytes, type PrivateKeyAccount, recoverAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { fastKeccak256 } from './keccak.ts';
 
@@ -43,19 +43,22 @@ export async function recoverSigner(hash: Hex, signature: Hex): Promise<string |
 }
 
 /**
- * A viem account for a private key whose `sign({ hash })` (the countersignature) runs in the
- * native addon. Its signatures are the same bytes viem's would be: both are RFC 6979
+ * A viem account for a private key whose `sign({ hash })` (the countersignature), and the
+ * `signMessage` and `signTypedData` built on it, run in the native addon. Its signatures are the same bytes viem's would be: both are RFC 6979
  * deterministic with low s, serialized r ‖ s ‖ v with v 27 or 28.
  */
 export function fastSigningAccount(privateKey: Hex): PrivateKeyAccount {
   const account = privateKeyToAccount(privateKey);
   if (!native) return account;
   const key = hexToBytes(privateKey);
+  const sign = async ({ hash }: { hash: Hex }): Promise<Hex> => {
+    const { signature, recid } = native.ecdsaSign(hexToBytes(hash), key);
+    return `${bytesToHex(signature)}${recid === 0 ? '1b' : '1c'}` as Hex;
+  };
   return {
     ...account,
-    async sign({ hash }) {
-      const { signature, recid } = native.ecdsaSign(hexToBytes(hash), key);
-      return `${bytesToHex(signature)}${recid === 0 ? '1b' : '1c'}` as Hex;
-    },
+    sign,
+    signMessage: ({ message }) => sign({ hash: hashMessage(message) }),
+    signTypedData: (typedData) => sign({ hash: hashTypedData(typedData) }),
   };
 }
