@@ -3,6 +3,7 @@ import { configFromEnv, hashToken } from './config.ts';
 import { loadCoordinatorKey } from './coordinator-key.ts';
 import { openDatabase } from './db/database.ts';
 import { loadOrCreateRequesterToken } from './requester-token.ts';
+import { nativeSecp256k1 } from './secp256k1.ts';
 import { buildServer } from './server.ts';
 import { ensureDemoWork } from './work-generator.ts';
 
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
     : undefined;
   const app = await buildServer({ config, db, coordinator, ...(rewards ? { rewards: rewards.chain } : {}) });
   rewards?.startSettler(app.log);
+  if (!nativeSecp256k1)
+    app.log.warn("libsecp256k1 (the secp256k1 package's addon) did not load on this platform: signatures are checked in JavaScript, about 30 times slower");
 
   let closing = false;
   const close = async (signal: string) => {

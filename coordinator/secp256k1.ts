@@ -20,7 +20,7 @@ function loadNative(): typeof Secp256k1 | undefined {
   }
 }
 
-/** Whether the native addon is in use (the coordinator logs it at start). */
+/** Whether the native addon is in use (the coordinator warns at start when it is not). */
 export const nativeSecp256k1 = native !== undefined;
 
 /**
