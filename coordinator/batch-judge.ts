@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { Hex, PrivateKeyAccount } from 'viem';
+import { closeJobIfComplete } from './assimilator.ts';
 import { creditEpochStart } from './credit-ledger.ts';
 import type { DatabaseDialect } from './db/database.ts';
 import type { Database } from './db/schema.ts';
@@ -29,6 +30,16 @@ export interface BatchJudgeContext {
   coordinator: PrivateKeyAccount;
 }
 
+/**
+ * What became of each result (by batch index), and how many units of each job the bulk
+ * assimilated: the caller adds those to the jobs' counts last, just before COMMIT (see
+ * addUnitsDone).
+ */
+export interface JudgedBatch {
+  outcomes: Map<number, BatchOutcome>;
+  unitsDone: Map<number, number>;
+}
+
 /** What became of one result: judged (or judged before), or refused with the single endpoint's error. */
 export type BatchOutcome = Judged | { repeat: StoredResult } | { refused: HttpError };
 
@@ -40,9 +51,10 @@ export type BatchOutcome = Judged | { repeat: StoredResult } | { refused: HttpEr
  * ones, go through `judgeResult` one at a time, after the bulk, so an invalid result in a
  * batch still leaves its owner's streak at zero.
  */
-export async function judgeBatch(trx: Trx, items: readonly BatchItem[], context: BatchJudgeContext): Promise<Map<number, BatchOutcome>> {
+export async function judgeBatch(trx: Trx, items: readonly BatchItem[], context: BatchJudgeContext): Promise<JudgedBatch> {
   const outcomes = new Map<number, BatchOutcome>();
-  if (items.length === 0) return outcomes;
+  const unitsDone = new Map<number, number>();
+  if (items.length === 0) return { outcomes, unitsDone };
   const current = await currentStates(trx, items, context.dialect);
   const repeats = new Map(
     (
@@ -76,7 +88,8 @@ export async function judgeBatch(trx: Trx, items: readonly BatchItem[], context:
     }
     (item.verdict.valid && (canary || state.quorum <= 1) ? bulk : oneByOne).push(item);
   }
-  for (const [index, credit] of await creditValidated(trx, bulk, context)) outcomes.set(index, { status: 'validated', credit, countersignature: null });
+  for (const [index, credit] of await creditValidated(trx, bulk, context, unitsDone))
+    outcomes.set(index, { status: 'validated', credit, countersignature: null });
   for (const item of oneByOne) {
     try {
       outcomes.set(item.index, await judgeResult(trx, { ...context, ...item, countersignature: async () => null }));
@@ -85,7 +98,7 @@ export async function judgeBatch(trx: Trx, items: readonly BatchItem[], context:
       outcomes.set(item.index, { refused: error });
     }
   }
-  return outcomes;
+  return { outcomes, unitsDone };
 }
 
 /** The leases' and units' states now, read in the transaction (on PostgreSQL the units are locked, in id order). */
@@ -111,7 +124,12 @@ async function currentStates(trx: Trx, items: readonly BatchItem[], dialect: Dat
  * as `grantCredit` does; reputation as `recordValid` applied once per result. Returns the
  * credit granted per batch index.
  */
-async function creditValidated(trx: Trx, items: readonly BatchItem[], context: BatchJudgeContext): Promise<Map<number, number>> {
+async function creditValidated(
+  trx: Trx,
+  items: readonly BatchItem[],
+  context: BatchJudgeContext,
+  unitsDone: Map<number, number>,
+): Promise<Map<number, number>> {
   const granted = new Map<number, number>();
   if (items.length === 0) return granted;
   const { now, trust, dialect } = context;
@@ -189,6 +207,7 @@ async function creditValidated(trx: Trx, items: readonly BatchItem[], context: B
   await assimilate(
     trx,
     items.filter((item) => item.lease.canary !== 1),
+    unitsDone,
   );
   return granted;
 }
@@ -210,10 +229,9 @@ async function recordValidResults(trx: Trx, owner: string, trust: TrustConfig, v
 
 /**
  * The assimilator's part (`keepUnitOutput`) for units done by these results: outputs kept
- * once per unit, the units done, and each job's count of units done raised by the outputs
- * actually kept.
+ * once per unit and the units done; `unitsDone` counts, per job, the outputs actually kept.
  */
-async function assimilate(trx: Trx, items: readonly BatchItem[]): Promise<void> {
+async function assimilate(trx: Trx, items: readonly BatchItem[], unitsDone: Map<number, number>): Promise<void> {
   if (items.length === 0) return;
   const kept = await trx
     .insertInto('unit_outputs')
@@ -231,12 +249,24 @@ async function assimilate(trx: Trx, items: readonly BatchItem[]): Promise<void> 
     )
     .execute();
   const keptIds = new Set(kept.map((row) => row.unit_id));
-  const doneByJob = new Map<number, number>();
-  for (const item of items) if (keptIds.has(item.lease.unit_id)) doneByJob.set(item.lease.job_id, (doneByJob.get(item.lease.job_id) ?? 0) + 1);
-  for (const [jobId, done] of doneByJob)
-    await trx
-      .updateTable('jobs')
-      .set((eb) => ({ units_done: eb('units_done', '+', done) }))
-      .where('id', '=', jobId)
-      .execute();
+  for (const item of items) if (keptIds.has(item.lease.unit_id)) unitsDone.set(item.lease.job_id, (unitsDone.get(item.lease.job_id) ?? 0) + 1);
+}
+
+/**
+ * Adds units done to their jobs' counts and closes the jobs now complete (or failed). Every
+ * result of a job writes its one row: on PostgreSQL the row stays locked until COMMIT, so this
+ * is the transaction's last statement, and transactions of several processes wait for each
+ * other only that long.
+ */
+export async function addUnitsDone(trx: Trx, unitsDone: ReadonlyMap<number, number>, closing: ReadonlyMap<number, boolean>): Promise<void> {
+  for (const jobId of [...new Set([...unitsDone.keys(), ...closing.keys()])].sort((a, b) => a - b)) {
+    const done = unitsDone.get(jobId) ?? 0;
+    if (done > 0)
+      await trx
+        .updateTable('jobs')
+        .set((eb) => ({ units_done: eb('units_done', '+', done) }))
+        .where('id', '=', jobId)
+        .execute();
+    if (closing.has(jobId)) await closeJobIfComplete(trx, jobId, closing.get(jobId));
+  }
 }

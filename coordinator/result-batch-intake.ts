@@ -4,8 +4,7 @@ import type { BatchVerdict, ResultBatchRequest, ResultBatchResponse } from '../s
 import { errorCodes } from '../src/protocol/error-codes.ts';
 import { type BatchEntry, batchResultsRoot, type WorkBatchReceipt } from '../src/protocol/receipt.ts';
 import type { WorkSpec } from '../src/protocol/schemas.ts';
-import { closeJobIfComplete } from './assimilator.ts';
-import { judgeBatch } from './batch-judge.ts';
+import { addUnitsDone, judgeBatch } from './batch-judge.ts';
 import { type Db, dialectOf, readerOf } from './db/database.ts';
 import { writeTransaction } from './db/group-commit.ts';
 import { HttpError } from './http-error.ts';
@@ -118,7 +117,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
     const judgedBefore = await trx.selectFrom('result_batches').selectAll().where('digest', '=', digest).executeTakeFirst();
     if (judgedBefore) return { repeat: await repeatBatch(trx, digest, judgedBefore) };
     await assertBatchSession(trx, receipt, now);
-    const judged = await judgeBatch(
+    const { outcomes: judged, unitsDone } = await judgeBatch(
       trx,
       checked.map((item) => ({ ...item, digest: batchItemDigest(digest, item.lease.id as Hex) })),
       { seq: receipt.seq, now, trust, dialect, coordinator: context.coordinator },
@@ -137,7 +136,6 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
       const failed = outcome.status === 'invalid' && outcome.unitFailed;
       closing.set(item.lease.job_id, (closing.get(item.lease.job_id) ?? false) || failed);
     }
-    for (const [jobId, unitFailed] of closing) await closeJobIfComplete(trx, jobId, unitFailed);
     const validated = entries.filter((_, index) => verdicts[index]!.status === 'validated');
     const validatedRoot = validated.length > 0 ? batchResultsRoot(validated, fastKeccak256) : null;
     const countersignature = validatedRoot ? await countersign(context.coordinator, batchCountersignedHash(digest, validatedRoot)) : null;
@@ -154,6 +152,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
         created_at: now,
       })
       .execute();
+    await addUnitsDone(trx, unitsDone, closing);
     return { countersignature };
   });
   if (stored.repeat) return stored.repeat;
