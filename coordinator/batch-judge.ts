@@ -56,27 +56,11 @@ export async function judgeBatch(trx: Trx, items: readonly BatchItem[], context:
   const unitsDone = new Map<number, number>();
   if (items.length === 0) return { outcomes, unitsDone };
   const current = await currentStates(trx, items, context.dialect);
-  const repeats = new Map(
-    (
-      await trx
-        .selectFrom('results')
-        .selectAll()
-        .where(
-          'digest',
-          'in',
-          items.map((item) => item.digest),
-        )
-        .execute()
-    ).map((row) => [row.digest, row]),
-  );
   const bulk: BatchItem[] = [];
   const oneByOne: BatchItem[] = [];
+  // No result of this batch was judged before: its digest (which every result's key derives
+  // from) was checked in this transaction, and it is written with them.
   for (const item of items) {
-    const repeat = repeats.get(item.digest);
-    if (repeat) {
-      outcomes.set(item.index, { repeat });
-      continue;
-    }
     const state = current.get(item.lease.id)!;
     const canary = item.lease.canary === 1;
     try {

@@ -45,43 +45,14 @@ const kProbationRetryMs = 10 * 60 * 1000;
  * same replica.
  */
 export async function leaseUnit(db: Db, options: LeaseOptions): Promise<LeaseOutcome> {
-  const trust = options.trust ?? defaultTrustConfig;
-  const random = options.random ?? Math.random;
-  const adaptive = trust.replication === 'adaptive';
-  let wantsCanary = false;
-  let suspect = false;
-  if (adaptive) {
-    const host = await writeTransaction(db, (trx) => hostStanding(trx, options.owner, options.now, trust), { urgent: true });
-    if (host.leased_today >= host.quota) return { lease: undefined, retryAfterMs: untilNextDay(options.now) };
-    // A host that takes leases and sends nothing back holds up the replicas it took: only so many at once.
-    const held = await db
-      .selectFrom('leases')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
-      .where('owner', '=', options.owner)
-      .where('state', '=', 'open')
-      .where('deadline', '>=', options.now)
-      .executeTakeFirstOrThrow();
-    if (Number(held.count) >= trust.maxInProgress) return { lease: undefined, retryAfterMs: kBusyRetryMs };
-    wantsCanary = host.probation > 0 || random() < trust.canaryRate;
-    // On probation after a wrong answer: canaries only, and no other work while none is to be had.
-    suspect = host.probation > 0 && host.invalid_results > 0;
-  }
-  if (wantsCanary) {
-    const canary = await leaseCanary(db, options);
-    if (canary) return { lease: canary };
-    // Made here, or by a request alongside this one: either way there may be one now.
-    await makeCanary(db, options.kernels);
-    const made = await leaseCanary(db, options);
-    if (made) return { lease: made };
-    if (suspect) return { lease: undefined, retryAfterMs: kProbationRetryMs };
-  }
-  return { lease: (await leaseReplicas(db, options, trust, random, 1))[0] };
+  const { leases, retryAfterMs } = await leaseUnits(db, options, 1);
+  return leases[0] ? { lease: leases[0] } : { lease: undefined, retryAfterMs };
 }
 
 /**
- * Batched leases: up to `count` units for one session in one transaction, under the same
- * rules as `leaseUnit` (quota, leases in progress, canaries, replicas never to one owner or
- * address twice). With adaptive replication a batch holds no more than the owner's quota and
+ * Batched leases: up to `count` units for one session in one transaction, under the feeder's
+ * rules above (quota, leases in progress, canaries, replicas never to one owner or address
+ * twice); `leaseUnit` is a batch of one. With adaptive replication a batch holds no more than the owner's quota and
  * in-progress limit leave room for, and a canary drawn for it sits at a random place among
  * the others, so a batch with a canary looks like any other.
  */
@@ -136,6 +107,7 @@ const leaseColumns = [
  */
 async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, random: () => number, count: number): Promise<Lease[]> {
   const { owner, now } = options;
+  if (count <= 0) return [];
   return writeTransaction(
     db,
     async (trx) => {
@@ -165,7 +137,9 @@ async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, 
           continue;
         }
         const quorum = host && exactKernels.has(unit.kernel as KernelName) && wantsReplica(host, trust, random) ? 2 : 1;
-        firstOut.set(quorum, [...(firstOut.get(quorum) ?? []), { id: unit.id, lease: leases[i]!.id }]);
+        const group = firstOut.get(quorum) ?? [];
+        group.push({ id: unit.id, lease: leases[i]!.id });
+        firstOut.set(quorum, group);
       }
       for (const [quorum, out] of firstOut) {
         await trx
