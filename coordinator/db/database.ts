@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { startCheckpointer } from './checkpointer.ts';
 import { migrateToLatest } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { withStatementCache } from './statement-cache.ts';
@@ -49,12 +51,15 @@ export async function openDatabase(location: string): Promise<Db> {
     // 64 MiB of page cache (the default is 2 MiB): leases and results have random keys, so their index pages are read all over.
     sqlite.pragma('cache_size = -65536');
     const writer = withStatementCache(sqlite);
-    const reader = location === ':memory:' ? undefined : new SqliteDatabase(location, { readonly: true });
+    const onDisk = location !== ':memory:';
+    const reader = onDisk ? new SqliteDatabase(location, { readonly: true }) : undefined;
+    const checkpointer = onDisk ? startCheckpointer(sqlite, location, createRequire(import.meta.url).resolve('better-sqlite3')) : undefined;
     db = new Kysely<Database>({
       dialect: new SqliteDialect({
         database: {
           prepare: (text) => writer.prepare(text),
           close: () => {
+            checkpointer?.stop();
             reader?.close();
             writer.close();
           },
