@@ -107,6 +107,12 @@ async function currentStates(trx: Trx, items: readonly BatchItem[], dialect: Dat
  * (so one owner): the credit ledger's cap applied in unit order, one row per unit and owner,
  * as `grantCredit` does; reputation as `recordValid` applied once per result. Returns the
  * credit granted per batch index.
+ *
+ * They get no row in `results`: nothing reads one back (a unit without a quorum has no
+ * replicas to compare, and a batch sent again is answered from `result_batches`), and each
+ * would be an insert into two indexes on random keys. What the result was is kept all the
+ * same: the lease's state and result hash, the credit row, the unit's output, and the batch's
+ * row with every verdict and the countersigned root.
  */
 async function creditValidated(
   trx: Trx,
@@ -166,25 +172,6 @@ async function creditValidated(
       'id',
       'in',
       items.map((item) => item.lease.id),
-    )
-    .execute();
-  await trx
-    .insertInto('results')
-    .values(
-      items.map((item) => ({
-        digest: item.digest,
-        lease_id: item.lease.id,
-        unit_id: item.lease.unit_id,
-        owner,
-        session: item.lease.session,
-        result_hash: item.resultHash,
-        seq: context.seq,
-        outcome: 'validated' as const,
-        reason: null,
-        credit: granted.get(item.index)!,
-        countersignature: null,
-        created_at: now,
-      })),
     )
     .execute();
   if (trust.replication === 'adaptive') await recordValidResults(trx, owner, trust, items.length, items.filter((item) => item.lease.canary === 1).length);

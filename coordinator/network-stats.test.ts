@@ -2,8 +2,10 @@ import { decode } from 'fast-png';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mandelbrotReference } from '../src/kernels/mandelbrot.ts';
 import { mandelbrotColour } from '../src/kernels/mandelbrot-palette.ts';
+import type { ResultBatchResponse } from '../src/protocol/batch-schemas.ts';
 import type { ReceiptDomain } from '../src/protocol/receipt.ts';
 import type { InfoResponse, JobRequest, JobStatus, Lease, NetworkStats } from '../src/protocol/schemas.ts';
+import { signWorkBatchReceipt } from '../src/wallet/batch-receipt-signer.ts';
 import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
 import { registerContributor, type TestContributor } from '../test/helpers/contributor.ts';
 import { kTestRequesterToken, startTestCoordinator, type TestCoordinator, testDatabases } from '../test/helpers/test-coordinator.ts';
@@ -115,6 +117,39 @@ describe.each(testDatabases)('the public network stats on $name', ({ name: datab
     const later = await stats();
     expect(later).toMatchObject({ throughput: { resultsPerMinute: 0, creditPerMinute: '0' }, contributorsOnline: 0 });
     expect(later.topContributors).toHaveLength(2);
+  });
+
+  it('counts results sent in a batch: throughput, contributors online, the top contributors and the partner', async () => {
+    await submit(picture);
+    const dana = await registerContributor(coordinator.app, 'science-news');
+    const domain = ((await coordinator.app.inject({ method: 'GET', url: '/v1/info' })).json() as InfoResponse).domain as ReceiptDomain;
+    const { leases } = (
+      await coordinator.app.inject({ method: 'POST', url: '/v1/leases', payload: { session: dana.session.address, backends: ['wasm'], count: 5 } })
+    ).json() as { leases: Lease[] };
+    expect(leases).toHaveLength(5);
+    const results = leases.map((lease) => {
+      if (lease.kernel !== 'mandelbrot') throw new Error('expected a Mandelbrot unit');
+      return { lease, output: new Uint8Array(mandelbrotReference(lease.params).buffer) };
+    });
+    const signed = await signWorkBatchReceipt({ session: dana.session, owner: dana.owner.address, domain, results, seq: 0 });
+    const response = await coordinator.app.inject({
+      method: 'POST',
+      url: '/v1/results/batch',
+      payload: {
+        receipt: signed.receipt,
+        signature: signed.signature,
+        results: signed.entries.map((entry, i) => ({ ...entry, output: Buffer.from(results[i]!.output).toString('base64') })),
+      },
+    });
+    expect((response.json() as ResultBatchResponse).results.map((result) => result.status)).toEqual(Array(5).fill('validated'));
+
+    // Past the leases' deadline, so only the results sent keep Dana online.
+    coordinator.clock.now += coordinator.config.leaseMs + 1;
+    const busy = await stats();
+    expect(busy.throughput.resultsPerMinute).toBe(0);
+    expect(busy.contributorsOnline).toBe(1);
+    expect(busy.topContributors.map((c) => c.results)).toEqual([5]);
+    expect(busy.topPartners).toEqual([{ partner: 'science-news', contributors: 1, validatedResults: 5, credit: busy.topContributors[0]!.credit }]);
   });
 
   it('counts a session holding a live lease as online until its deadline', async () => {

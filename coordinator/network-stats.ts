@@ -43,6 +43,13 @@ export async function networkStats(db: Db, now: number): Promise<NetworkStats> {
         .selectFrom('results')
         .select('session')
         .where('created_at', '>', now - kOnlineWindowMs),
+    )
+    // Results sent in batches (those validated in bulk have no row in results).
+    .union(
+      db
+        .selectFrom('result_batches')
+        .select('session')
+        .where('created_at', '>', now - kOnlineWindowMs),
     );
   const online = await db
     .selectFrom(liveSessions.as('live'))

@@ -18,15 +18,17 @@ function checkPartnerId(partner: string): void {
 
 /**
  * Validated results, their contributors and the credit they earned, per partner: work is the
- * partner's when the session that did it was made by the partner's widget. Credit comes from
- * the ledger (`credits`, one row per unit), so a unit is counted once.
+ * partner's when the session that did it was made by the partner's widget. A validated result
+ * is a lease in state `validated` (whichever endpoint it came by: results a batch validates in
+ * bulk have no row of their own in `results`); credit comes from the ledger (`credits`, one row
+ * per unit), so a unit is counted once.
  */
 async function statsByPartner(db: Db, partner?: string): Promise<PartnerStats[]> {
   let results = db
-    .selectFrom('results')
-    .innerJoin('sessions', 'sessions.address', 'results.session')
-    .select((eb) => ['sessions.partner', eb.fn.countAll<number>().as('validated'), eb.fn.count<number>('results.owner').distinct().as('contributors')])
-    .where('results.outcome', '=', 'validated')
+    .selectFrom('leases')
+    .innerJoin('sessions', 'sessions.address', 'leases.session')
+    .select((eb) => ['sessions.partner', eb.fn.countAll<number>().as('validated'), eb.fn.count<number>('leases.owner').distinct().as('contributors')])
+    .where('leases.state', '=', 'validated')
     .where('sessions.partner', 'is not', null)
     .groupBy('sessions.partner');
   let credits = db
