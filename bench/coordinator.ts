@@ -10,7 +10,9 @@
  * - `paced` (`--paced-seconds`, default 40): each client starts a round every
  *   clients × batch / rate seconds, as browsers computing real units would, so together they
  *   offer `--rate` results a second (default 5000): the latency a client sees at that load.
- * `--mode saturated|paced|both` (default both) picks them. Each line:
+ * `--mode saturated|paced|both` (default both) picks them. Each phase starts with `--warmup`
+ * seconds (default 5) that are not counted: the coordinator's JIT, statement cache and page
+ * cache warm up, and the WAL of the benchmark's job is copied back. Each line:
  * {"mode","db","processes","clients","batch","offeredPerSecond","seconds","validatedPerSecond","leaseP50Ms","leaseP99Ms","coordinatorCpuMsPer1000","clientCpuMsPer1000","failed","errors"}.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rate: { type: 'string', default: '5000' },
     'paced-seconds': { type: 'string', default: '40' },
+    warmup: { type: 'string', default: '5' },
     'client-processes': { type: 'string', default: '2' },
     /** Write a CPU profile of each coordinator process (node --cpu-prof) into this folder. */
     profile: { type: 'string' },
@@ -42,6 +45,7 @@ const processes = Number(values.processes);
 const clients = Number(values.clients);
 const batch = Number(values.batch);
 const rate = Number(values.rate);
+const warmupSeconds = Number(values.warmup);
 const phases = [
   ...(values.mode !== 'paced' ? [{ mode: 'saturated', seconds: Number(values.seconds), periodMs: 0 }] : []),
   ...(values.mode !== 'saturated' ? [{ mode: 'paced', seconds: Number(values['paced-seconds']), periodMs: ((clients * batch) / rate) * 1000 }] : []),
@@ -109,7 +113,7 @@ async function main(): Promise<void> {
   }
   // Enough tiny units (1024 numbers, one block) that no client runs dry: a saturated phase at
   // up to 10,000 results a second, a paced one at its rate, and a round of every client's.
-  const wanted = phases.reduce((sum, phase) => sum + phase.seconds * (phase.periodMs > 0 ? rate * 1.2 : 10_000) + clients * batch, 0);
+  const wanted = phases.reduce((sum, phase) => sum + (phase.seconds + warmupSeconds) * (phase.periodMs > 0 ? rate * 1.2 : 10_000) + clients * batch, 0);
   const units = Math.round(Math.min(600_000, wanted));
   const job = await fetch(`${bases[0]}/v1/jobs`, {
     method: 'POST',
@@ -147,8 +151,13 @@ async function main(): Promise<void> {
     return () => new Promise<string>((answered) => (lines.length > 0 ? answered(lines.shift()!) : waiting.push(answered)));
   });
   for (const phase of phases) {
-    const coordinatorCpuBefore = coordinators.map((child) => cpuSeconds(child.pid!));
-    for (const { child } of simulators) child.stdin!.write(`${JSON.stringify({ seconds: phase.seconds, periodMs: phase.periodMs })}\n`);
+    for (const { child } of simulators) child.stdin!.write(`${JSON.stringify({ warmupSeconds, seconds: phase.seconds, periodMs: phase.periodMs })}\n`);
+    // The coordinators' CPU time in the measured window, after the warm-up and before the deadline.
+    const coordinatorCpuNow = () => coordinators.reduce((sum, child) => sum + cpuSeconds(child.pid!), 0);
+    let coordinatorCpuBefore = coordinatorCpuNow();
+    let coordinatorCpu: number | undefined;
+    const warmedUp = setTimeout(() => (coordinatorCpuBefore = coordinatorCpuNow()), warmupSeconds * 1000);
+    const ended = setTimeout(() => (coordinatorCpu ??= coordinatorCpuNow() - coordinatorCpuBefore), (warmupSeconds + phase.seconds) * 1000);
     const parsed = (await Promise.all(answers.map((next) => next()))).map((line) => {
       const answer = JSON.parse(line) as {
         validated: number;
@@ -163,7 +172,9 @@ async function main(): Promise<void> {
       if (answer.exited !== undefined) throw new Error(`a simulator exited (${answer.exited}):\n${answer.output}`);
       return answer;
     });
-    const coordinatorCpu = coordinators.reduce((sum, child, i) => sum + cpuSeconds(child.pid!) - coordinatorCpuBefore[i]!, 0);
+    clearTimeout(warmedUp);
+    clearTimeout(ended);
+    coordinatorCpu ??= coordinatorCpuNow() - coordinatorCpuBefore;
     const latencies = parsed.flatMap((p) => p.latencies).sort((a, b) => a - b);
     const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
     const validated = parsed.reduce((sum, p) => sum + p.validated, 0);

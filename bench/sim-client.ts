@@ -2,14 +2,16 @@
  * Simulated contributors for the coordinator benchmark: one process runs `--clients` honest
  * clients, each with its own owner and session key. Once every client has its session it
  * prints `ready`, then runs one phase per line it reads on stdin, a JSON object
- * `{"seconds","periodMs"}`: until `seconds` pass each client leases `--batch` tiny units at
+ * `{"warmupSeconds","seconds","periodMs"}`: until `warmupSeconds` + `seconds` pass each client leases `--batch` tiny units at
  * once (batched leases), computes them with the reference kernel, signs one WorkBatchReceipt
  * over them and sends them in one batch (POST /v1/results/batch; `--batch 1` uses the
  * single-result endpoint instead). With `periodMs` 0 a client asks again at once (the most the
  * coordinator takes); otherwise it starts a round every `periodMs` (from a random offset), as
- * a browser computing real units would, so the clients together offer a fixed load. After each
- * phase it prints one JSON line: results validated, results refused, CPU seconds used, and
- * every lease latency in milliseconds.
+ * a browser computing real units would, so the clients together offer a fixed load. Only what
+ * completes in the `seconds` after the first `warmupSeconds` is counted (the coordinator's JIT
+ * and caches warm up first), and rounds still going at the end are finished but not counted.
+ * After each phase it prints one JSON line: results validated and refused, CPU seconds used in
+ * the window, its length, and every lease latency in milliseconds.
  */
 import http from 'node:http';
 import { createInterface } from 'node:readline';
@@ -99,7 +101,7 @@ function note(code: string): void {
 
 const sleep = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
 
-async function contribute(client: Client, deadline: number, periodMs: number): Promise<void> {
+async function contribute(client: Client, measureFrom: number, deadline: number, periodMs: number): Promise<void> {
   const { base, domain, owner, session } = client;
   // Paced: rounds every periodMs from a random offset, so that clients do not all ask at once.
   let next = Date.now() + Math.random() * periodMs;
@@ -109,11 +111,24 @@ async function contribute(client: Client, deadline: number, periodMs: number): P
       await sleep(next - Date.now());
       next = Math.max(next + periodMs, Date.now());
     }
+    // Counted only what completes inside the measured window, after the warm-up and before the deadline.
+    const counted = () => Date.now() >= measureFrom && Date.now() < deadline;
+    const tally = {
+      validate(n: number) {
+        if (counted()) validated += n;
+      },
+      fail(n: number) {
+        if (counted()) failed += n;
+      },
+      note(code: string) {
+        if (counted()) note(code);
+      },
+    };
     const started = performance.now();
     const answer = await post(base, '/v1/leases', { session: session.address, backends: ['wasm'], ...(batchSize > 1 ? { count: batchSize } : {}) });
-    latencies.push(performance.now() - started);
+    if (counted()) latencies.push(performance.now() - started);
     if (!answer.ok) {
-      note(`lease ${answer.status}`);
+      tally.note(`lease ${answer.status}`);
       continue;
     }
     const body = JSON.parse(answer.text) as { lease: Lease | null; leases?: Lease[] };
@@ -129,10 +144,10 @@ async function contribute(client: Client, deadline: number, periodMs: number): P
         receipt: signed.receipt,
         signature: signed.signature,
       });
-      if (sent.ok) validated++;
+      if (sent.ok) tally.validate(1);
       else {
-        failed++;
-        note(`result ${sent.status}`);
+        tally.fail(1);
+        tally.note(`result ${sent.status}`);
       }
       continue;
     }
@@ -143,15 +158,15 @@ async function contribute(client: Client, deadline: number, periodMs: number): P
       results: signed.entries.map((entry, i) => ({ ...entry, output: Buffer.from(results[i]!.output).toString('base64') })),
     });
     if (!sent.ok) {
-      failed += results.length;
-      note(`batch ${sent.status}`);
+      tally.fail(results.length);
+      tally.note(`batch ${sent.status}`);
       continue;
     }
     for (const verdict of (JSON.parse(sent.text) as ResultBatchResponse).results) {
-      if (verdict.status === 'validated') validated++;
+      if (verdict.status === 'validated') tally.validate(1);
       else {
-        failed++;
-        note(verdict.code ?? verdict.status);
+        tally.fail(1);
+        tally.note(verdict.code ?? verdict.status);
       }
     }
   }
@@ -163,23 +178,29 @@ const clients: Client[] = [];
 for (let i = 0; i < count; i += 50) clients.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => join(i + j)))));
 console.log('ready');
 for await (const line of createInterface({ input: process.stdin })) {
-  const phase = JSON.parse(line) as { seconds: number; periodMs: number };
+  const phase = JSON.parse(line) as { warmupSeconds: number; seconds: number; periodMs: number };
   latencies = [];
   validated = 0;
   failed = 0;
   errors = new Map();
-  const started = Date.now();
-  const cpuAtStart = process.cpuUsage();
-  const deadline = started + phase.seconds * 1000;
+  const measureFrom = Date.now() + phase.warmupSeconds * 1000;
+  const deadline = measureFrom + phase.seconds * 1000;
+  let cpuAtStart = process.cpuUsage();
+  let cpu: NodeJS.CpuUsage | undefined;
+  const warmedUp = setTimeout(() => (cpuAtStart = process.cpuUsage()), phase.warmupSeconds * 1000);
+  const ended = setTimeout(() => (cpu ??= process.cpuUsage(cpuAtStart)), (phase.warmupSeconds + phase.seconds) * 1000);
   await Promise.all(
     clients.map((client) =>
-      contribute(client, deadline, phase.periodMs).catch((error: unknown) => {
+      contribute(client, measureFrom, deadline, phase.periodMs).catch((error: unknown) => {
         failed++;
         note(error instanceof Error ? error.message : String(error));
       }),
     ),
   );
-  const seconds = (Date.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuAtStart);
+  clearTimeout(warmedUp);
+  clearTimeout(ended);
+  // Paced clients can all be done a little before the deadline.
+  cpu ??= process.cpuUsage(cpuAtStart);
+  const seconds = (Math.min(Date.now(), deadline) - measureFrom) / 1000;
   console.log(JSON.stringify({ validated, failed, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, errors: Object.fromEntries(errors), latencies }));
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -39,8 +39,10 @@ describe('WAL checkpoints on SQLite', () => {
     // Without checkpoints the WAL would hold all 48 MiB.
     expect(largestWal).toBeLessThan(24 * kMiB);
 
-    // Every write is there after the database is closed and opened again.
+    // Closed, the thread's connection first: the writer, last to close, empties and removes the WAL.
     await db.destroy();
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    // Every write is there when the database is opened again.
     db = await openDatabase(file);
     const count = await sql<{ count: number }>`select count(*) as count from blobs`.execute(db);
     expect(count.rows[0]?.count).toBe(96);
