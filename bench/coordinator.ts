@@ -1,5 +1,5 @@
 /**
- * `npm run bench:coordinator [-- --json] [-- --db postgres --processes 2] [-- --clients N --batch B --mode M --seconds S --rate R --paced-seconds P]`:
+ * `npm run bench:coordinator [-- --json] [-- --db postgres --processes 2] [-- --clients N --batch B --mode M --seconds S --rate R --paced-seconds P --warmup W]`:
  * starts real coordinator processes (SQLite by default; PostgreSQL from SURGE_TEST_POSTGRES_URL
  * with --db postgres), a job of tiny prime units, and simulated clients in separate Node
  * processes that lease B units at once and send them back as one batch under one receipt
@@ -10,9 +10,10 @@
  * - `paced` (`--paced-seconds`, default 40): each client starts a round every
  *   clients × batch / rate seconds, as browsers computing real units would, so together they
  *   offer `--rate` results a second (default 5000): the latency a client sees at that load.
- * `--mode saturated|paced|both` (default both) picks them. Each phase starts with `--warmup`
- * seconds (default 5) that are not counted: the coordinator's JIT, statement cache and page
- * cache warm up, and the WAL of the benchmark's job is copied back. Each line:
+ * `--mode saturated|paced|both` (default both) picks them. The saturated phase counts from its
+ * start until the last round is answered; the paced one starts with `--warmup` seconds (default
+ * 5) that are not counted (the coordinator's JIT, statement cache and page cache warm up, and
+ * the WAL of the benchmark's job is copied back), then counts what completes in its window. Each line:
  * {"mode","db","processes","clients","batch","offeredPerSecond","seconds","validatedPerSecond","leaseP50Ms","leaseP99Ms","coordinatorCpuMsPer1000","clientCpuMsPer1000","failed","errors"}.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -113,7 +114,10 @@ async function main(): Promise<void> {
   }
   // Enough tiny units (1024 numbers, one block) that no client runs dry: a saturated phase at
   // up to 10,000 results a second, a paced one at its rate, and a round of every client's.
-  const wanted = phases.reduce((sum, phase) => sum + (phase.seconds + warmupSeconds) * (phase.periodMs > 0 ? rate * 1.2 : 10_000) + clients * batch, 0);
+  const wanted = phases.reduce(
+    (sum, phase) => (sum + phase.periodMs > 0 ? (phase.seconds + warmupSeconds) * rate * 1.2 : phase.seconds * 10_000 + clients * batch),
+    0,
+  );
   const units = Math.round(Math.min(600_000, wanted));
   const job = await fetch(`${bases[0]}/v1/jobs`, {
     method: 'POST',
@@ -151,13 +155,19 @@ async function main(): Promise<void> {
     return () => new Promise<string>((answered) => (lines.length > 0 ? answered(lines.shift()!) : waiting.push(answered)));
   });
   for (const phase of phases) {
-    for (const { child } of simulators) child.stdin!.write(`${JSON.stringify({ warmupSeconds, seconds: phase.seconds, periodMs: phase.periodMs })}\n`);
-    // The coordinators' CPU time in the measured window, after the warm-up and before the deadline.
+    // Saturated, every client's rounds are long queues (with 2,000 clients, seconds on SQLite and a
+    // minute on PostgreSQL): the phase counts everything from its start until the last round is
+    // answered. Paced, it counts what completes in a fixed window after the warm-up.
+    const drain = phase.periodMs === 0;
+    const warmup = drain ? 0 : warmupSeconds;
+    for (const { child } of simulators)
+      child.stdin!.write(`${JSON.stringify({ warmupSeconds: warmup, seconds: phase.seconds, periodMs: phase.periodMs, drain })}\n`);
+    // The coordinators' CPU time in the measured window.
     const coordinatorCpuNow = () => coordinators.reduce((sum, child) => sum + cpuSeconds(child.pid!), 0);
     let coordinatorCpuBefore = coordinatorCpuNow();
     let coordinatorCpu: number | undefined;
-    const warmedUp = setTimeout(() => (coordinatorCpuBefore = coordinatorCpuNow()), warmupSeconds * 1000);
-    const ended = setTimeout(() => (coordinatorCpu ??= coordinatorCpuNow() - coordinatorCpuBefore), (warmupSeconds + phase.seconds) * 1000);
+    const warmedUp = setTimeout(() => (coordinatorCpuBefore = coordinatorCpuNow()), warmup * 1000);
+    const ended = drain ? undefined : setTimeout(() => (coordinatorCpu ??= coordinatorCpuNow() - coordinatorCpuBefore), (warmup + phase.seconds) * 1000);
     const parsed = (await Promise.all(answers.map((next) => next()))).map((line) => {
       const answer = JSON.parse(line) as {
         validated: number;

@@ -2,14 +2,14 @@
  * Simulated contributors for the coordinator benchmark: one process runs `--clients` honest
  * clients, each with its own owner and session key. Once every client has its session it
  * prints `ready`, then runs one phase per line it reads on stdin, a JSON object
- * `{"warmupSeconds","seconds","periodMs"}`: until `warmupSeconds` + `seconds` pass each client leases `--batch` tiny units at
+ * `{"warmupSeconds","seconds","periodMs","drain"}`: until `warmupSeconds` + `seconds` pass each client leases `--batch` tiny units at
  * once (batched leases), computes them with the reference kernel, signs one WorkBatchReceipt
  * over them and sends them in one batch (POST /v1/results/batch; `--batch 1` uses the
  * single-result endpoint instead). With `periodMs` 0 a client asks again at once (the most the
  * coordinator takes); otherwise it starts a round every `periodMs` (from a random offset), as
  * a browser computing real units would, so the clients together offer a fixed load. Only what
- * completes in the `seconds` after the first `warmupSeconds` is counted (the coordinator's JIT
- * and caches warm up first), and rounds still going at the end are finished but not counted.
+ * completes after the first `warmupSeconds` is counted (the coordinator's JIT and caches warm
+ * up first); rounds still going at the end are finished, and counted only with `drain`.
  * After each phase it prints one JSON line: results validated and refused, CPU seconds used in
  * the window, its length, and every lease latency in milliseconds.
  */
@@ -99,9 +99,20 @@ function note(code: string): void {
   errors.set(code, (errors.get(code) ?? 0) + 1);
 }
 
+interface Phase {
+  /** When counting starts (the end of the warm-up) and when clients stop starting rounds, in ms since the epoch. */
+  measureFrom: number;
+  deadline: number;
+  /** A round every periodMs (paced), or 0: the next round at once (saturated). */
+  periodMs: number;
+  /** Whether rounds still going at the deadline are finished and counted. */
+  drain: boolean;
+}
+
 const sleep = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
 
-async function contribute(client: Client, measureFrom: number, deadline: number, periodMs: number): Promise<void> {
+async function contribute(client: Client, phase: Phase): Promise<void> {
+  const { measureFrom, deadline, periodMs, drain } = phase;
   const { base, domain, owner, session } = client;
   // Paced: rounds every periodMs from a random offset, so that clients do not all ask at once.
   let next = Date.now() + Math.random() * periodMs;
@@ -111,8 +122,8 @@ async function contribute(client: Client, measureFrom: number, deadline: number,
       await sleep(next - Date.now());
       next = Math.max(next + periodMs, Date.now());
     }
-    // Counted only what completes inside the measured window, after the warm-up and before the deadline.
-    const counted = () => Date.now() >= measureFrom && Date.now() < deadline;
+    // Counted only what completes inside the measured window: after the warm-up, and before the deadline unless the rounds still going count too.
+    const counted = () => Date.now() >= measureFrom && (drain || Date.now() < deadline);
     const tally = {
       validate(n: number) {
         if (counted()) validated += n;
@@ -178,7 +189,7 @@ const clients: Client[] = [];
 for (let i = 0; i < count; i += 50) clients.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => join(i + j)))));
 console.log('ready');
 for await (const line of createInterface({ input: process.stdin })) {
-  const phase = JSON.parse(line) as { warmupSeconds: number; seconds: number; periodMs: number };
+  const phase = JSON.parse(line) as { warmupSeconds: number; seconds: number; periodMs: number; drain: boolean };
   latencies = [];
   validated = 0;
   failed = 0;
@@ -188,10 +199,10 @@ for await (const line of createInterface({ input: process.stdin })) {
   let cpuAtStart = process.cpuUsage();
   let cpu: NodeJS.CpuUsage | undefined;
   const warmedUp = setTimeout(() => (cpuAtStart = process.cpuUsage()), phase.warmupSeconds * 1000);
-  const ended = setTimeout(() => (cpu ??= process.cpuUsage(cpuAtStart)), (phase.warmupSeconds + phase.seconds) * 1000);
+  const ended = phase.drain ? undefined : setTimeout(() => (cpu ??= process.cpuUsage(cpuAtStart)), (phase.warmupSeconds + phase.seconds) * 1000);
   await Promise.all(
     clients.map((client) =>
-      contribute(client, measureFrom, deadline, phase.periodMs).catch((error: unknown) => {
+      contribute(client, { measureFrom, deadline, periodMs: phase.periodMs, drain: phase.drain }).catch((error: unknown) => {
         failed++;
         note(error instanceof Error ? error.message : String(error));
       }),
@@ -201,6 +212,6 @@ for await (const line of createInterface({ input: process.stdin })) {
   clearTimeout(ended);
   // Paced clients can all be done a little before the deadline.
   cpu ??= process.cpuUsage(cpuAtStart);
-  const seconds = (Math.min(Date.now(), deadline) - measureFrom) / 1000;
+  const seconds = ((phase.drain ? Date.now() : Math.min(Date.now(), deadline)) - measureFrom) / 1000;
   console.log(JSON.stringify({ validated, failed, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, errors: Object.fromEntries(errors), latencies }));
 }
