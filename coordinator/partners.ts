@@ -18,37 +18,30 @@ function checkPartnerId(partner: string): void {
 
 /**
  * Validated results, their contributors and the credit they earned, per partner: work is the
- * partner's when the session that did it was made by the partner's widget. A validated result
- * is a lease in state `validated` (whichever endpoint it came by: results a batch validates in
- * bulk have no row of their own in `results`); credit comes from the ledger (`credits`, one row
- * per unit), so a unit is counted once.
+ * partner's when the session that did it was made by the partner's widget. All three come from
+ * the credit ledger, which has one row for every validated result (a result a batch validated
+ * in bulk has no row in `results`; a unit is credited once per owner, and replicas of a unit go
+ * to different owners), amount 0 where the owner's cap for the epoch was reached.
  */
 async function statsByPartner(db: Db, partner?: string): Promise<PartnerStats[]> {
-  let results = db
-    .selectFrom('leases')
-    .innerJoin('sessions', 'sessions.address', 'leases.session')
-    .select((eb) => ['sessions.partner', eb.fn.countAll<number>().as('validated'), eb.fn.count<number>('leases.owner').distinct().as('contributors')])
-    .where('leases.state', '=', 'validated')
-    .where('sessions.partner', 'is not', null)
-    .groupBy('sessions.partner');
-  let credits = db
+  let query = db
     .selectFrom('credits')
     .innerJoin('leases', 'leases.id', 'credits.lease_id')
     .innerJoin('sessions', 'sessions.address', 'leases.session')
-    .select((eb) => ['sessions.partner', eb.fn.sum<number>('credits.amount').as('credit')])
+    .select((eb) => [
+      'sessions.partner',
+      eb.fn.countAll<number>().as('validated'),
+      eb.fn.count<number>('credits.owner').distinct().as('contributors'),
+      eb.fn.sum<number>('credits.amount').as('credit'),
+    ])
     .where('sessions.partner', 'is not', null)
     .groupBy('sessions.partner');
-  if (partner !== undefined) {
-    results = results.where('sessions.partner', '=', partner);
-    credits = credits.where('sessions.partner', '=', partner);
-  }
-  const [resultRows, creditRows] = await Promise.all([results.execute(), credits.execute()]);
-  const credit = new Map(creditRows.map((row) => [row.partner, BigInt(row.credit ?? 0)]));
-  return resultRows.map((row) => ({
+  if (partner !== undefined) query = query.where('sessions.partner', '=', partner);
+  return (await query.execute()).map((row) => ({
     partner: row.partner!,
     contributors: Number(row.contributors),
     validatedResults: Number(row.validated),
-    credit: String(credit.get(row.partner) ?? 0n),
+    credit: String(BigInt(row.credit ?? 0)),
   }));
 }
 
