@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   // Enough tiny units (1024 numbers, one block) that no client runs dry: a saturated phase at
   // up to 10,000 results a second, a paced one at its rate, and a round of every client's.
   const wanted = phases.reduce(
-    (sum, phase) => (sum + phase.periodMs > 0 ? (phase.seconds + warmupSeconds) * rate * 1.2 : phase.seconds * 10_000 + clients * batch),
+    (sum, phase) => sum + (phase.periodMs > 0 ? (phase.seconds + warmupSeconds) * rate * 1.2 : phase.seconds * 10_000) + clients * batch,
     0,
   );
   const units = Math.round(Math.min(600_000, wanted));
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
       batch,
       offeredPerSecond: phase.periodMs > 0 ? rate : null,
       seconds: Number(measured.toFixed(2)),
-      validatedPerSecond: Math.round(validated / measured),
+      validatedPerSecond: measured > 0 ? Math.round(validated / measured) : 0,
       leaseP50Ms: Number(quantile(0.5).toFixed(2)),
       leaseP99Ms: Number(quantile(0.99).toFixed(2)),
       // CPU time per 1000 validated results, of the coordinators and of the simulated clients:

@@ -144,7 +144,11 @@ async function contribute(client: Client, phase: Phase): Promise<void> {
     }
     const body = JSON.parse(answer.text) as { lease: Lease | null; leases?: Lease[] };
     const leases = body.leases ?? (body.lease ? [body.lease] : []);
-    if (leases.length === 0 || leases.some((lease) => lease.kernel !== 'primes')) return;
+    if (leases.length === 0 || leases.some((lease) => lease.kernel !== 'primes')) {
+      // The benchmark's job ran dry (or holds other work): say so rather than look idle.
+      tally.note(leases.length === 0 ? 'no work left' : 'not a primes unit');
+      return;
+    }
     const results = leases.map((lease) => ({ lease, output: primesReference((lease as Extract<Lease, { kernel: 'primes' }>).params) }));
     if (batchSize === 1) {
       const { lease, output } = results[0]!;
