@@ -81,7 +81,11 @@ export interface LeasesTable {
   created_at: number;
 }
 
-/** Every receipt the coordinator judged, keyed by its EIP-712 digest. */
+/**
+ * Every single receipt the coordinator judged, keyed by its EIP-712 digest, and the results of
+ * batches that waited for a quorum or were invalid (keyed by keccak256(batch digest ‖ lease)).
+ * A result a batch validated in bulk has no row: its lease, credit and batch row hold it.
+ */
 export interface ResultsTable {
   digest: string;
   lease_id: string;
