@@ -30,6 +30,20 @@ describe('<surge-throughput-chart>', () => {
     expect(unnamedControls(chart.shadowRoot!)).toEqual([]);
   });
 
+  it('shows the first sample at once, before there is a line to draw', async () => {
+    const chart = await fixture<SurgeThroughputChart>(
+      html`<surge-throughput-chart label="Network throughput" unit="results per minute" .samples=${[{ at: 5000, value: 24 }]}></surge-throughput-chart>`,
+    );
+    const line: string = chart.shadowRoot!.querySelector('polyline')!.getAttribute('points')!;
+    const points = line.split(' ').map((p) => p.split(',').map(Number));
+    // A level stroke at the right edge, at the sample's height under the axis top (50).
+    expect(points.map(([x]) => x)).toEqual([312, 320]);
+    expect(points[0]![1]).toBe(points[1]![1]);
+    expect(points[0]![1]!).toBeGreaterThan(0);
+    expect(points[0]![1]!).toBeLessThan(100);
+    expect(chart.shadowRoot!.querySelector('[data-testid=rate]')!.textContent).toBe('24.0 results per minute');
+  });
+
   it('says there is nothing yet before the first sample', async () => {
     const chart = await fixture<SurgeThroughputChart>(html`<surge-throughput-chart label="Network throughput"></surge-throughput-chart>`);
     expect(chart.shadowRoot!.querySelector('polyline')).toBeNull();

@@ -4,6 +4,8 @@ import type { ThroughputSample } from './throughput-sampler.ts';
 
 const kWidth = 320;
 const kHeight = 100;
+/** How wide the stroke for a single sample is, in chart units. */
+const kFirstSampleWidth = 8;
 
 /** 1, 2 or 5 × a power of ten, at least `value`: a y-axis top people can read. */
 export function niceCeiling(value: number): number {
@@ -74,7 +76,10 @@ export class SurgeThroughputChart extends LitElement {
             samples.length > 1
               ? svg`<polygon class="area" points=${`${x(samples[0]!.at).toFixed(1)},${kHeight} ${points} ${x(end).toFixed(1)},${kHeight}`}></polygon>
                  <polyline class="line" points=${points}></polyline>`
-              : nothing
+              : samples.length === 1
+                ? // One sample has no line to draw yet: a short level stroke at the right edge shows where it stands.
+                  svg`<polyline class="line" points=${`${kWidth - kFirstSampleWidth},${y(latest).toFixed(1)} ${kWidth},${y(latest).toFixed(1)}`}></polyline>`
+                : nothing
           }
         </svg>
         <span class="axis" aria-hidden="true">${formatRate(top)}</span>
