@@ -222,7 +222,7 @@ async function leaseCanary(db: Db, options: LeaseOptions): Promise<Lease | undef
       .orderBy('units.id')
       .limit(1)
       .executeTakeFirst();
-    return unit ? issue(trx, unit, options) : undefined;
+    return unit ? (await issueLeases(trx, [unit], options))[0] : undefined;
   });
 }
 
@@ -247,10 +247,6 @@ function replicasOfThisHost(eb: ExpressionBuilder<Database & { units: Database['
 }
 
 type LeasedUnit = { id: number; kernel: string; kernel_version: number; params: string; credit: number; jobId: number; name: string; purpose: string };
-
-async function issue(trx: Trx, unit: LeasedUnit, options: LeaseOptions): Promise<Lease> {
-  return (await issueLeases(trx, [unit], options))[0]!;
-}
 
 /**
  * Lease ids: 6 bytes of the issue time (ms) then 26 random bytes. Ids issued later sort later,

@@ -10,7 +10,6 @@ import {
   workReceiptPrimaryType,
   workReceiptTypes,
 } from '../src/protocol/receipt.ts';
-import { recoverSigner } from './secp256k1.ts';
 
 function typedData(domain: ReceiptDomain, receipt: WorkReceipt) {
   return { domain, types: workReceiptTypes, primaryType: workReceiptPrimaryType, message: receiptMessage(receipt) } as const;
@@ -28,14 +27,6 @@ function batchTypedData(domain: ReceiptDomain, receipt: WorkBatchReceipt) {
 /** The EIP-712 digest of a batch receipt under this coordinator's domain: the key of resent batches. */
 export function batchReceiptDigest(domain: ReceiptDomain, receipt: WorkBatchReceipt): Hex {
   return hashTypedData(batchTypedData(domain, receipt));
-}
-
-/**
- * The lowercase address that signed a receipt or batch receipt, from its EIP-712 digest, or
- * undefined when the signature recovers no key.
- */
-export function receiptSigner(digest: Hex, signature: Hex): Promise<string | undefined> {
-  return recoverSigner(digest, signature);
 }
 
 /** The coordinator's countersignature: its key signs the receipt's digest, as proof of validated work. */

@@ -9,7 +9,7 @@ import { type Db, dialectOf, readerOf } from './db/database.ts';
 import { writeTransaction } from './db/group-commit.ts';
 import { HttpError } from './http-error.ts';
 import { fastKeccak256 } from './keccak.ts';
-import { batchReceiptDigest, countersign, nonCanonicalSignature, receiptSigner } from './receipts.ts';
+import { batchReceiptDigest, countersign, nonCanonicalSignature } from './receipts.ts';
 import {
   assertSeqUnused,
   assertSessionCurrent,
@@ -21,6 +21,7 @@ import {
   type StoredResult,
   unitSpecFor,
 } from './result-intake.ts';
+import { recoverSigner } from './secp256k1.ts';
 import { defaultTrustConfig } from './trust-config.ts';
 import { validateOutput } from './validators/validate-output.ts';
 import type { Verdict } from './validators/verdict.ts';
@@ -88,7 +89,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   if (malleated) throw new HttpError(401, errorCodes.receiptMalleable, `The receipt's signature is not canonical: ${malleated}.`, 'signature');
   const digest = batchReceiptDigest(domain, receipt);
   // One signature for the whole batch: the point of batching (see docs/decisions/0010-result-batches.md).
-  if ((await receiptSigner(digest, body.signature as Hex)) !== session) throw badSignature(domain);
+  if ((await recoverSigner(digest, body.signature as Hex)) !== session) throw badSignature(domain);
 
   // The checks that refuse a batch whole, first on the last commit (no wait for writes in
   // progress), then again in the transaction, where they hold.

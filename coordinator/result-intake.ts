@@ -14,8 +14,9 @@ import { HttpError } from './http-error.ts';
 import { fastKeccak256 } from './keccak.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
 import { ownersLinkedTo } from './owner-links.ts';
-import { countersign, nonCanonicalSignature, receiptDigest, receiptSigner } from './receipts.ts';
+import { countersign, nonCanonicalSignature, receiptDigest } from './receipts.ts';
 import { recordInvalid, recordValid } from './reputation.ts';
+import { recoverSigner } from './secp256k1.ts';
 import { refreshUnit } from './transitioner.ts';
 import { defaultTrustConfig, type TrustConfig } from './trust-config.ts';
 import { validateOutput } from './validators/validate-output.ts';
@@ -94,7 +95,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   const previous = await db.selectFrom('results').selectAll().where('digest', '=', digest).executeTakeFirst();
   if (previous) {
     // The same receipt again (an outbox retry): the same verdict, once its signature is the session's.
-    if ((await receiptSigner(digest, body.signature as Hex)) !== previous.session) throw badSignature(domain);
+    if ((await recoverSigner(digest, body.signature as Hex)) !== previous.session) throw badSignature(domain);
     return repeatVerdict(digest, previous);
   }
 
@@ -117,7 +118,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   if (fastKeccak256(output) !== receipt.resultHash.toLowerCase()) {
     throw new HttpError(400, errorCodes.receiptMismatch, 'receipt.resultHash is not the keccak-256 of the output sent.', 'receipt.resultHash');
   }
-  const signer = await receiptSigner(digest, body.signature as Hex);
+  const signer = await recoverSigner(digest, body.signature as Hex);
   if (signer !== lease.session) throw badSignature(domain);
   assertSessionCurrent(
     await db.selectFrom('sessions').select(['revoked_at', 'expires_at']).where('address', '=', lease.session).executeTakeFirstOrThrow(),

@@ -14,10 +14,12 @@
 const kKc: i32 = 256;
 const kMc: i32 = 96;
 const kRows: i32 = 6;
+/** Bytes of one packed block of A (kMc × kKc), at the start of the scratch; the edge tile follows it. */
+const kPackedABytes: i32 = kMc * kKc * 4;
 
-/** Bytes of scratch the host allocates for `matmulRows`: one packed block of A (kMc × kKc) and one 6 × 8 edge tile of C. */
+/** Bytes of scratch the host allocates for `matmulRows`: one packed block of A and one 6 × 8 edge tile of C. */
 export function matmulScratchBytes(): i32 {
-  return kMc * kKc * 4 + kRows * 8 * 4;
+  return kPackedABytes + kRows * 8 * 4;
 }
 
 /** Bytes the host allocates for `packPanels`: k rows of every panel, the last one padded to 8 columns. */
@@ -260,7 +262,7 @@ function edgeBlock<T>(packedA: usize, panel: usize, tile: usize, c: usize, n: i3
  */
 export function matmulRows<T>(a: usize, packed: usize, scratch: usize, c: usize, n: i32, k: i32, rowStart: i32, rowEnd: i32): void {
   const panels = (n + 7) >> 3;
-  const tile = scratch + <usize>(kMc * kKc * 4);
+  const tile = scratch + <usize>kPackedABytes;
   for (let p0 = 0; p0 < k; p0 += kKc) {
     const kc = min(kKc, k - p0);
     const accumulate = p0 > 0;

@@ -22,7 +22,7 @@ const kBacklogPerGrouped = 8;
  * 2,500 results a second offered: groups of four whenever four waited gave a lease p99 of 89 ms,
  * this one of 30 ms; one at a time always cost 13% of the saturated rate.
  */
-export function ordinaryGroupSize(waiting: number): number {
+function ordinaryGroupSize(waiting: number): number {
   return Math.max(1, Math.min(kMaxGroup, Math.ceil(waiting / kBacklogPerGrouped)));
 }
 
