@@ -3,6 +3,7 @@ import type { Hex, PrivateKeyAccount } from 'viem';
 import { closeJobIfComplete } from './assimilator.ts';
 import { creditEpochStart } from './credit-ledger.ts';
 import type { DatabaseDialect } from './db/database.ts';
+import { runPrepared } from './db/prepared.ts';
 import type { Database } from './db/schema.ts';
 import { HttpError } from './http-error.ts';
 import { assertLeaseOpen, type Judged, judgeResult, type LeaseForResult, type StoredResult } from './result-intake.ts';
@@ -87,18 +88,15 @@ export async function judgeBatch(trx: Trx, items: readonly BatchItem[], context:
 
 /** The leases' and units' states now, read in the transaction (on PostgreSQL the units are locked, in id order). */
 async function currentStates(trx: Trx, items: readonly BatchItem[], dialect: DatabaseDialect) {
-  const rows = await trx
-    .selectFrom('leases')
-    .innerJoin('units', 'units.id', 'leases.unit_id')
-    .select(['leases.id', 'leases.state', 'units.state as unitState', 'units.quorum'])
-    .where(
-      'leases.id',
-      'in',
-      items.map((item) => item.lease.id),
-    )
-    .orderBy('units.id')
-    .$if(dialect === 'postgres', (qb) => qb.forUpdate(['units']))
-    .execute();
+  const { rows } = await runPrepared(trx, 'batch-lease-states', { ids: items.map((item) => item.lease.id) }, (values) =>
+    trx
+      .selectFrom('leases')
+      .innerJoin('units', 'units.id', 'leases.unit_id')
+      .select(['leases.id', 'leases.state', 'units.state as unitState', 'units.quorum'])
+      .where('leases.id', 'in', values.ids)
+      .orderBy('units.id')
+      .$if(dialect === 'postgres', (qb) => qb.forUpdate(['units'])),
+  );
   return new Map(rows.map((row) => [row.id, row]));
 }
 
@@ -126,19 +124,23 @@ async function creditValidated(
   const owner = items[0]!.lease.owner;
   if (items.some((item) => item.lease.owner !== owner)) throw new Error('a batch holds the results of one owner');
   const unitIds = items.map((item) => item.lease.unit_id);
-  const paid = new Set(
-    (await trx.selectFrom('credits').select('unit_id').where('owner', '=', owner).where('unit_id', 'in', unitIds).execute()).map((row) => row.unit_id),
+  const paidBefore = await runPrepared(trx, 'batch-paid-units', { owner, unitIds }, (values) =>
+    trx.selectFrom('credits').select('unit_id').where('owner', '=', values.owner).where('unit_id', 'in', values.unitIds),
   );
+  const paid = new Set(paidBefore.rows.map((row) => row.unit_id));
   let room = Number.POSITIVE_INFINITY;
   if (trust.creditCapPerEpoch > 0) {
     // Over PostgreSQL two processes may credit one owner at once: the host row serialises them.
     if (dialect === 'postgres') await trx.selectFrom('hosts').select('owner').where('owner', '=', owner).forUpdate().execute();
-    const earned = await trx
-      .selectFrom('credits')
-      .select((eb) => eb.fn.sum<number>('amount').as('sum'))
-      .where('owner', '=', owner)
-      .where('created_at', '>=', creditEpochStart(now, trust))
-      .executeTakeFirst();
+    const [earned] = (
+      await runPrepared(trx, 'batch-epoch-credit', { owner, since: creditEpochStart(now, trust) }, (values) =>
+        trx
+          .selectFrom('credits')
+          .select((eb) => eb.fn.sum<number>('amount').as('sum'))
+          .where('owner', '=', values.owner)
+          .where('created_at', '>=', values.since),
+      )
+    ).rows;
     room = Math.max(0, trust.creditCapPerEpoch - Number(earned?.sum ?? 0));
   }
   const credits: Database['credits'][] = [];
@@ -154,26 +156,29 @@ async function creditValidated(
     paid.add(item.lease.unit_id);
   }
   if (credits.length > 0)
-    await trx
-      .insertInto('credits')
-      .values(credits)
-      .onConflict((oc) => oc.columns(['unit_id', 'owner']).doNothing())
-      .execute();
-  await trx
-    .updateTable('leases')
-    .set((eb) => {
-      // One CASE for every lease's own result hash.
-      const [first, ...rest] = items;
-      let hashes = eb.case().when('id', '=', first!.lease.id).then(first!.resultHash);
-      for (const item of rest) hashes = hashes.when('id', '=', item.lease.id).then(item.resultHash);
-      return { state: 'validated', result_hash: hashes.end() };
-    })
-    .where(
-      'id',
-      'in',
-      items.map((item) => item.lease.id),
-    )
-    .execute();
+    await runPrepared(trx, 'batch-credits', credits, (values) =>
+      trx
+        .insertInto('credits')
+        .values(values)
+        .onConflict((oc) => oc.columns(['unit_id', 'owner']).doNothing()),
+    );
+  const validated = {
+    state: 'validated' as const,
+    hashes: items.map((item) => [item.lease.id, item.resultHash] as const),
+    ids: items.map((item) => item.lease.id),
+  };
+  await runPrepared(trx, 'batch-validated-leases', validated, (values) =>
+    trx
+      .updateTable('leases')
+      .set((eb) => {
+        // One CASE for every lease's own result hash.
+        const [[firstId, firstHash], ...rest] = values.hashes as [readonly [string, string], ...(readonly [string, string])[]];
+        let hashes = eb.case().when('id', '=', firstId).then(firstHash);
+        for (const [id, hash] of rest) hashes = hashes.when('id', '=', id).then(hash);
+        return { state: values.state, result_hash: hashes.end() };
+      })
+      .where('id', 'in', values.ids),
+  );
   if (trust.replication === 'adaptive') await recordValidResults(trx, owner, trust, items.length, items.filter((item) => item.lease.canary === 1).length);
   await assimilate(
     trx,
@@ -185,17 +190,21 @@ async function creditValidated(
 
 /** `recordValid` for `valid` results at once, `canaries` of them canaries. */
 async function recordValidResults(trx: Trx, owner: string, trust: TrustConfig, valid: number, canaries: number): Promise<void> {
-  const host = await trx.selectFrom('hosts').select(['streak', 'quota', 'probation']).where('owner', '=', owner).executeTakeFirst();
+  const [host] = (
+    await runPrepared(trx, 'batch-host', { owner }, (values) =>
+      trx.selectFrom('hosts').select(['streak', 'quota', 'probation']).where('owner', '=', values.owner),
+    )
+  ).rows;
   if (!host) return;
-  await trx
-    .updateTable('hosts')
-    .set({
-      streak: host.streak + valid,
-      quota: Math.min(trust.maxQuota, host.quota + trust.quotaStep * valid),
-      probation: Math.max(0, host.probation - canaries),
-    })
-    .where('owner', '=', owner)
-    .execute();
+  const standing = {
+    owner,
+    streak: host.streak + valid,
+    quota: Math.min(trust.maxQuota, host.quota + trust.quotaStep * valid),
+    probation: Math.max(0, host.probation - canaries),
+  };
+  await runPrepared(trx, 'batch-host-standing', standing, (values) =>
+    trx.updateTable('hosts').set({ streak: values.streak, quota: values.quota, probation: values.probation }).where('owner', '=', values.owner),
+  );
 }
 
 /**
@@ -204,21 +213,21 @@ async function recordValidResults(trx: Trx, owner: string, trust: TrustConfig, v
  */
 async function assimilate(trx: Trx, items: readonly BatchItem[], unitsDone: Map<number, number>): Promise<void> {
   if (items.length === 0) return;
-  const kept = await trx
-    .insertInto('unit_outputs')
-    .values(items.map((item) => ({ unit_id: item.lease.unit_id, output: item.output })))
-    .onConflict((oc) => oc.column('unit_id').doNothing())
-    .returning('unit_id')
-    .execute();
-  await trx
-    .updateTable('units')
-    .set({ state: 'done', lease_deadline: null, current_lease: null, assimilated: 1 })
-    .where(
-      'id',
-      'in',
-      items.map((item) => item.lease.unit_id),
-    )
-    .execute();
+  const outputs = items.map((item) => ({ unit_id: item.lease.unit_id, output: item.output }));
+  const { rows: kept } = await runPrepared(trx, 'batch-unit-outputs', outputs, (values) =>
+    trx
+      .insertInto('unit_outputs')
+      .values(values)
+      .onConflict((oc) => oc.column('unit_id').doNothing())
+      .returning('unit_id'),
+  );
+  const done = { state: 'done' as const, cleared: null, assimilated: 1, ids: items.map((item) => item.lease.unit_id) };
+  await runPrepared(trx, 'batch-units-done', done, (values) =>
+    trx
+      .updateTable('units')
+      .set({ state: values.state, lease_deadline: values.cleared, current_lease: values.cleared, assimilated: values.assimilated })
+      .where('id', 'in', values.ids),
+  );
   const keptIds = new Set(kept.map((row) => row.unit_id));
   for (const item of items) if (keptIds.has(item.lease.unit_id)) unitsDone.set(item.lease.job_id, (unitsDone.get(item.lease.job_id) ?? 0) + 1);
 }
@@ -233,11 +242,12 @@ export async function addUnitsDone(trx: Trx, unitsDone: ReadonlyMap<number, numb
   for (const jobId of [...new Set([...unitsDone.keys(), ...closing.keys()])].sort((a, b) => a - b)) {
     const done = unitsDone.get(jobId) ?? 0;
     if (done > 0)
-      await trx
-        .updateTable('jobs')
-        .set((eb) => ({ units_done: eb('units_done', '+', done) }))
-        .where('id', '=', jobId)
-        .execute();
+      await runPrepared(trx, 'add-units-done', { jobId, done }, (values) =>
+        trx
+          .updateTable('jobs')
+          .set((eb) => ({ units_done: eb('units_done', '+', values.done) }))
+          .where('id', '=', values.jobId),
+      );
     if (closing.has(jobId)) await closeJobIfComplete(trx, jobId, closing.get(jobId));
   }
 }

@@ -4,6 +4,7 @@ import type { KernelName, Lease, WorkSpec } from '../src/protocol/schemas.ts';
 import { exactKernels, makeCanary } from './canaries.ts';
 import { type DatabaseDialect, type Db, dialectOf } from './db/database.ts';
 import { writeTransaction } from './db/group-commit.ts';
+import { runPrepared } from './db/prepared.ts';
 import type { Database } from './db/schema.ts';
 import { countLease, hostStanding, untilNextDay, wantsReplica } from './reputation.ts';
 import { expireOverdueLeases, refreshUnit } from './transitioner.ts';
@@ -116,12 +117,9 @@ async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, 
       // The owner's standing is read once: the quorum of each unit it is first out on depends on it.
       const host = trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
       const ids = units.map((unit) => unit.id);
-      const live = await trx
-        .selectFrom('leases')
-        .select(['unit_id', 'state', 'deadline'])
-        .where('unit_id', 'in', ids)
-        .where('state', 'in', ['open', 'pending', 'validated'])
-        .execute();
+      const { rows: live } = await runPrepared(trx, 'live-leases-of-units', { ids, states: ['open', 'pending', 'validated'] as const }, (values) =>
+        trx.selectFrom('leases').select(['unit_id', 'state', 'deadline']).where('unit_id', 'in', values.ids).where('state', 'in', values.states),
+      );
       const overdue = (lease: (typeof live)[number]) => lease.state === 'open' && lease.deadline < now;
       // The transitioner's reissue, for the whole batch at once: overdue open leases of these units
       // expire (a write only when there are some: fresh units have no leases at all).
@@ -142,20 +140,24 @@ async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, 
         firstOut.set(quorum, group);
       }
       for (const [quorum, out] of firstOut) {
-        await trx
-          .updateTable('units')
-          .set((eb) => {
-            const [first, ...rest] = out;
-            let current = eb.case().when('id', '=', first!.id).then(first!.lease);
-            for (const unit of rest) current = current.when('id', '=', unit.id).then(unit.lease);
-            return { quorum, state: quorum > 1 ? 'ready' : 'leased', lease_deadline: now + options.leaseMs, current_lease: current.end() };
-          })
-          .where(
-            'id',
-            'in',
-            out.map((unit) => unit.id),
-          )
-          .execute();
+        const unitsOut = {
+          quorum,
+          state: quorum > 1 ? ('ready' as const) : ('leased' as const),
+          deadline: now + options.leaseMs,
+          leases: out.map((unit) => [unit.id, unit.lease] as const),
+          ids: out.map((unit) => unit.id),
+        };
+        await runPrepared(trx, 'units-out', unitsOut, (values) =>
+          trx
+            .updateTable('units')
+            .set((eb) => {
+              const [[firstId, firstLease], ...rest] = values.leases as [readonly [number, string], ...(readonly [number, string])[]];
+              let current = eb.case().when('id', '=', firstId).then(firstLease);
+              for (const [id, lease] of rest) current = current.when('id', '=', id).then(lease);
+              return { quorum: values.quorum, state: values.state, lease_deadline: values.deadline, current_lease: current.end() };
+            })
+            .where('id', 'in', values.ids),
+        );
       }
       return leases;
     },
@@ -175,32 +177,54 @@ async function freeUnits(trx: Trx, options: LeaseOptions, count: number, dialect
   const { owner, address, now, kernels, creditCaps } = options;
   if (count <= 0) return [];
   const postgres = dialect === 'postgres';
-  const unitsOfActiveJobs = () =>
+  // The values every candidate query binds (prepared.ts: each comes in as a value, none is built in).
+  const filters = {
+    active: 'active' as const,
+    canary: 0,
+    kernels,
+    creditCaps: creditCaps !== undefined && creditCaps.length > 0 ? creditCaps : undefined,
+    host: { owner, address, now, expired: 'expired' as const, open: 'open' as const, sameAddress: ['open', 'pending', 'validated'] as const },
+    count,
+  };
+  type Filters = typeof filters;
+  const unitsOfActiveJobs = (f: Filters) =>
     trx
       .selectFrom('units')
       .innerJoin('jobs', 'jobs.id', 'units.job_id')
       .select([...leaseColumns, 'units.quorum', 'jobs.priority'])
-      .where('jobs.status', '=', 'active');
-  const candidates = (qb: ReturnType<typeof unitsOfActiveJobs>) =>
+      .where('jobs.status', '=', f.active);
+  const candidates = (qb: ReturnType<typeof unitsOfActiveJobs>, f: Filters) =>
     qb
-      .where('units.canary', '=', 0)
-      .$if(kernels !== undefined, (q) => q.where('units.kernel', 'in', kernels!))
-      .$if(creditCaps !== undefined && creditCaps.length > 0, (q) =>
-        q.where((eb) => eb.and(creditCaps!.map((cap) => eb.or([eb('units.kernel', '!=', cap.kernel), eb('units.credit', '<=', cap.maxCredit)])))),
+      .where('units.canary', '=', f.canary)
+      .$if(f.kernels !== undefined, (q) => q.where('units.kernel', 'in', f.kernels!))
+      .$if(f.creditCaps !== undefined, (q) =>
+        q.where((eb) => eb.and(f.creditCaps!.map((cap) => eb.or([eb('units.kernel', '!=', cap.kernel), eb('units.credit', '<=', cap.maxCredit)])))),
       )
-      .where((eb) => eb.not(eb.exists(replicasOfThisHost(eb, owner, address, now))))
-      .limit(count)
+      .where((eb) => eb.not(eb.exists(replicasOfThisHost(eb, f.host))))
+      .limit(f.count)
       .$if(postgres, (q) => q.forUpdate(['units']).skipLocked());
   // Overdue leases are few: one query over every job, by the (state, lease_deadline) index.
-  const overdue = await candidates(
-    unitsOfActiveJobs().where('units.state', '=', 'leased').where('units.lease_deadline', '<', now).orderBy('jobs.priority', 'desc').orderBy('units.id'),
-  ).execute();
-  const jobs = await trx.selectFrom('jobs').select(['id', 'priority']).where('status', '=', 'active').orderBy('priority', 'desc').orderBy('id').execute();
+  const { rows: overdue } = await runPrepared(trx, 'overdue-units', { ...filters, leased: 'leased' as const }, (f) =>
+    candidates(
+      unitsOfActiveJobs(f)
+        .where('units.state', '=', f.leased)
+        .where('units.lease_deadline', '<', f.host.now)
+        .orderBy('jobs.priority', 'desc')
+        .orderBy('units.id'),
+      f,
+    ),
+  );
+  const { rows: jobs } = await runPrepared(trx, 'active-jobs', { active: 'active' as const }, (values) =>
+    trx.selectFrom('jobs').select(['id', 'priority']).where('status', '=', values.active).orderBy('priority', 'desc').orderBy('id'),
+  );
   const ready: typeof overdue = [];
   for (const job of jobs) {
     if (ready.length >= count) break;
     // By the (job_id, state) index, whose entries are in unit id order: no sort.
-    ready.push(...(await candidates(unitsOfActiveJobs().where('units.job_id', '=', job.id).where('units.state', '=', 'ready').orderBy('units.id')).execute()));
+    const { rows } = await runPrepared(trx, 'ready-units', { ...filters, jobId: job.id, ready: 'ready' as const }, (f) =>
+      candidates(unitsOfActiveJobs(f).where('units.job_id', '=', f.jobId).where('units.state', '=', f.ready).orderBy('units.id'), f),
+    );
+    ready.push(...rows);
   }
   return [...overdue, ...ready].sort((a, b) => b.priority - a.priority || a.id - b.id).slice(0, count);
 }
@@ -231,19 +255,29 @@ async function leaseCanary(db: Db, options: LeaseOptions): Promise<Lease | undef
  * expired (it holds, held or failed a replica), and any live or accepted one from the same
  * address (two replicas from one address could be one machine agreeing with itself).
  */
-function replicasOfThisHost(eb: ExpressionBuilder<Database & { units: Database['units'] }, 'units'>, owner: string, address: string | undefined, now: number) {
+function replicasOfThisHost(eb: ExpressionBuilder<Database & { units: Database['units'] }, 'units'>, host: HostFilter) {
   return eb
     .selectFrom('leases')
     .select('leases.id')
     .whereRef('leases.unit_id', '=', 'units.id')
-    .where('leases.state', '!=', 'expired')
-    .where((l) => l.not(l.and([l('leases.state', '=', 'open'), l('leases.deadline', '<', now)])))
+    .where('leases.state', '!=', host.expired)
+    .where((l) => l.not(l.and([l('leases.state', '=', host.open), l('leases.deadline', '<', host.now)])))
     .where((l) =>
       l.or([
-        l('leases.owner', '=', owner),
-        ...(address ? [l.and([l('leases.address', '=', address), l('leases.state', 'in', ['open', 'pending', 'validated'])])] : []),
+        l('leases.owner', '=', host.owner),
+        ...(host.address !== undefined ? [l.and([l('leases.address', '=', host.address), l('leases.state', 'in', host.sameAddress)])] : []),
       ]),
     );
+}
+
+/** Who asks, and the lease states replicasOfThisHost binds (values of a prepared statement). */
+interface HostFilter {
+  owner: string;
+  address: string | undefined;
+  now: number;
+  expired: 'expired';
+  open: 'open';
+  sameAddress: readonly ('open' | 'pending' | 'validated')[];
 }
 
 type LeasedUnit = { id: number; kernel: string; kernel_version: number; params: string; credit: number; jobId: number; name: string; purpose: string };
@@ -264,12 +298,17 @@ async function issueLeases(trx: Trx, units: readonly LeasedUnit[], options: Leas
   const { session, owner, address, now, leaseMs } = options;
   const deadline = now + leaseMs;
   const ids = leaseIds(units.length, now);
-  await trx
-    .insertInto('leases')
-    .values(
-      units.map((unit, i) => ({ id: ids[i]!, unit_id: unit.id, session, owner, address: address ?? null, deadline, state: 'open' as const, created_at: now })),
-    )
-    .execute();
+  const rows = units.map((unit, i) => ({
+    id: ids[i]!,
+    unit_id: unit.id,
+    session,
+    owner,
+    address: address ?? null,
+    deadline,
+    state: 'open' as const,
+    created_at: now,
+  }));
+  await runPrepared(trx, 'insert-leases', rows, (values) => trx.insertInto('leases').values(values));
   if (options.trust?.replication !== 'off') await countLease(trx, owner, units.length);
   return units.map((unit, i) => ({
     id: ids[i]!,

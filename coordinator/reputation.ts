@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { runPrepared } from './db/prepared.ts';
 import type { Database, HostsTable } from './db/schema.ts';
 import type { TrustConfig } from './trust-config.ts';
 
@@ -13,7 +14,7 @@ const kDayMs = 24 * 60 * 60 * 1000;
  */
 export async function hostStanding(trx: Trx, owner: string, now: number, trust: TrustConfig): Promise<HostsTable> {
   const day = Math.floor(now / kDayMs);
-  const found = await trx.selectFrom('hosts').selectAll().where('owner', '=', owner).executeTakeFirst();
+  const [found] = (await runPrepared(trx, 'host-standing', { owner }, (values) => trx.selectFrom('hosts').selectAll().where('owner', '=', values.owner))).rows;
   if (!found) {
     const host: HostsTable = {
       owner,
@@ -55,11 +56,12 @@ export function wantsReplica(host: Pick<HostsTable, 'streak'>, trust: TrustConfi
 
 /** Counts `leases` new leases against the owner's daily quota. */
 export async function countLease(trx: Trx, owner: string, leases = 1): Promise<void> {
-  await trx
-    .updateTable('hosts')
-    .set((eb) => ({ leased_today: eb('leased_today', '+', leases) }))
-    .where('owner', '=', owner)
-    .execute();
+  await runPrepared(trx, 'count-leases', { owner, leases }, (values) =>
+    trx
+      .updateTable('hosts')
+      .set((eb) => ({ leased_today: eb('leased_today', '+', values.leases) }))
+      .where('owner', '=', values.owner),
+  );
 }
 
 /** A valid result: the streak grows, the quota grows by a step, a passed canary shortens probation. */

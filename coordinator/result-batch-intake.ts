@@ -7,6 +7,7 @@ import type { WorkSpec } from '../src/protocol/schemas.ts';
 import { addUnitsDone, judgeBatch } from './batch-judge.ts';
 import { type Db, dialectOf, readerOf } from './db/database.ts';
 import { writeTransaction } from './db/group-commit.ts';
+import { runPrepared } from './db/prepared.ts';
 import { HttpError } from './http-error.ts';
 import { fastKeccak256 } from './keccak.ts';
 import { batchReceiptDigest, countersign, nonCanonicalSignature } from './receipts.ts';
@@ -94,7 +95,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   // The checks that refuse a batch whole, first on the last commit (no wait for writes in
   // progress), then again in the transaction, where they hold.
   const reader = readerOf(db);
-  const previous = await reader.selectFrom('result_batches').selectAll().where('digest', '=', digest).executeTakeFirst();
+  const previous = await batchOfDigest(reader, digest);
   if (previous) return repeatBatch(reader, digest, previous);
   await assertBatchSession(reader, receipt, now);
 
@@ -115,7 +116,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   const outcomes = new Map<number, Judged | { repeat: StoredResult }>();
   const stored = await writeTransaction(db, async (trx) => {
     if (dialect === 'postgres') await trx.selectFrom('sessions').select('address').where('address', '=', session).forUpdate().execute();
-    const judgedBefore = await trx.selectFrom('result_batches').selectAll().where('digest', '=', digest).executeTakeFirst();
+    const judgedBefore = await batchOfDigest(trx, digest);
     if (judgedBefore) return { repeat: await repeatBatch(trx, digest, judgedBefore) };
     await assertBatchSession(trx, receipt, now);
     const { outcomes: judged, unitsDone } = await judgeBatch(
@@ -140,19 +141,17 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
     const validated = entries.filter((_, index) => verdicts[index]!.status === 'validated');
     const validatedRoot = validated.length > 0 ? batchResultsRoot(validated, fastKeccak256) : null;
     const countersignature = validatedRoot ? await countersign(context.coordinator, batchCountersignedHash(digest, validatedRoot)) : null;
-    await trx
-      .insertInto('result_batches')
-      .values({
-        digest,
-        session,
-        seq: receipt.seq,
-        count: receipt.count,
-        verdicts: JSON.stringify(verdicts),
-        countersignature,
-        validated_root: validatedRoot,
-        created_at: now,
-      })
-      .execute();
+    const batch = {
+      digest,
+      session,
+      seq: receipt.seq,
+      count: receipt.count,
+      verdicts: JSON.stringify(verdicts),
+      countersignature,
+      validated_root: validatedRoot,
+      created_at: now,
+    };
+    await runPrepared(trx, 'insert-result-batch', batch, (values) => trx.insertInto('result_batches').values(values));
     await addUnitsDone(trx, unitsDone, closing);
     return { countersignature };
   });
@@ -166,6 +165,12 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   return { digest, countersignature: stored.countersignature ?? '0x', duplicate: false, results: verdicts };
 }
 
+/** The batch judged before under this digest, if any. */
+async function batchOfDigest(db: Db, digest: Hex) {
+  return (await runPrepared(db, 'batch-of-digest', { digest }, (values) => db.selectFrom('result_batches').selectAll().where('digest', '=', values.digest)))
+    .rows[0];
+}
+
 /**
  * The batch's session is this owner's, current, and has not used the receipt's sequence
  * number (in the transaction on PostgreSQL the session row is locked first, so two processes
@@ -173,7 +178,11 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
  */
 async function assertBatchSession(db: Db, receipt: WorkBatchReceipt, now: number): Promise<void> {
   const session = receipt.session.toLowerCase();
-  const registered = await db.selectFrom('sessions').select(['owner', 'revoked_at', 'expires_at']).where('address', '=', session).executeTakeFirst();
+  const [registered] = (
+    await runPrepared(db, 'batch-session', { session }, (values) =>
+      db.selectFrom('sessions').select(['owner', 'revoked_at', 'expires_at']).where('address', '=', values.session),
+    )
+  ).rows;
   if (!registered) throw new HttpError(401, errorCodes.sessionUnknown, `No session ${receipt.session} is registered here.`, 'receipt.session');
   if (registered.owner !== receipt.owner.toLowerCase())
     throw new HttpError(403, errorCodes.leaseNotYours, 'receipt.owner is not the owner of this session.', 'receipt.owner');

@@ -9,6 +9,7 @@ import type { ResultRequest, ResultResponse, WorkSpec } from '../src/protocol/sc
 import { closeJobIfComplete, keepUnitOutput } from './assimilator.ts';
 import { grantCredit } from './credit-ledger.ts';
 import { type DatabaseDialect, type Db, dialectOf } from './db/database.ts';
+import { runPrepared } from './db/prepared.ts';
 import type { Database, ResultsTable } from './db/schema.ts';
 import { HttpError } from './http-error.ts';
 import { fastKeccak256 } from './keccak.ts';
@@ -190,28 +191,30 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
 export type LeaseForResult = Awaited<ReturnType<typeof leasesForResults>>[number];
 
 /** The leases (by lowercase id) results are sent for, joined with their units; unknown ids are missing. */
-export function leasesForResults(db: Db, ids: readonly string[]) {
-  return db
-    .selectFrom('leases')
-    .innerJoin('units', 'units.id', 'leases.unit_id')
-    .select([
-      'leases.id',
-      'leases.unit_id',
-      'leases.session',
-      'leases.owner',
-      'leases.deadline',
-      'leases.state',
-      'units.kernel',
-      'units.params',
-      'units.credit',
-      'units.state as unitState',
-      'units.job_id',
-      'units.quorum',
-      'units.canary',
-      'units.expected_hash as expectedHash',
-    ])
-    .where('leases.id', 'in', ids)
-    .execute();
+export async function leasesForResults(db: Db, ids: readonly string[]) {
+  const { rows } = await runPrepared(db, 'leases-for-results', { ids }, (values) =>
+    db
+      .selectFrom('leases')
+      .innerJoin('units', 'units.id', 'leases.unit_id')
+      .select([
+        'leases.id',
+        'leases.unit_id',
+        'leases.session',
+        'leases.owner',
+        'leases.deadline',
+        'leases.state',
+        'units.kernel',
+        'units.params',
+        'units.credit',
+        'units.state as unitState',
+        'units.job_id',
+        'units.quorum',
+        'units.canary',
+        'units.expected_hash as expectedHash',
+      ])
+      .where('leases.id', 'in', values.ids),
+  );
+  return rows;
 }
 
 /** What `judgeResult` needs besides the transaction: one result whose receipt and output have been checked. */
@@ -392,9 +395,18 @@ export async function ownerCredit(db: Db, owner: string): Promise<{ validatedRes
 
 /** A session numbers its receipts, single and batch alike: a number used before is a replay. */
 export async function assertSeqUnused(db: Db, session: string, receipt: { session: string; seq: string }): Promise<void> {
+  const key = { session, seq: receipt.seq };
   const reused =
-    (await db.selectFrom('result_batches').select('digest').where('session', '=', session).where('seq', '=', receipt.seq).executeTakeFirst()) ??
-    (await db.selectFrom('results').select('digest').where('session', '=', session).where('seq', '=', receipt.seq).executeTakeFirst());
+    (
+      await runPrepared(db, 'batch-of-seq', key, (values) =>
+        db.selectFrom('result_batches').select('digest').where('session', '=', values.session).where('seq', '=', values.seq),
+      )
+    ).rows[0] ??
+    (
+      await runPrepared(db, 'result-of-seq', key, (values) =>
+        db.selectFrom('results').select('digest').where('session', '=', values.session).where('seq', '=', values.seq),
+      )
+    ).rows[0];
   if (reused) {
     throw new HttpError(
       409,

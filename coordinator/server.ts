@@ -39,6 +39,7 @@ import {
 import type { CoordinatorConfig } from './config.ts';
 import { registerCors } from './cors.ts';
 import { type Db, readerOf } from './db/database.ts';
+import { runPrepared } from './db/prepared.ts';
 import { embedHeaders } from './embed-headers.ts';
 import { type LeaseOptions, leaseUnit, leaseUnits } from './feeder.ts';
 import { HttpError } from './http-error.ts';
@@ -319,11 +320,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     { schema: { body: ResultBatchRequestSchema, response: { 200: ResultBatchResponseSchema, ...errorResponses } } },
     async (request, reply) => {
       // One request against the signing session's limits; the batch is refused whole if it is not that session's.
-      const holder = await readerOf(db)
-        .selectFrom('sessions')
-        .select(['address', 'owner'])
-        .where('address', '=', request.body.receipt.session.toLowerCase())
-        .executeTakeFirst();
+      const reader = readerOf(db);
+      const [holder] = (
+        await runPrepared(reader, 'session-holder', { address: request.body.receipt.session.toLowerCase() }, (values) =>
+          reader.selectFrom('sessions').select(['address', 'owner']).where('address', '=', values.address),
+        )
+      ).rows;
       if (holder) limit(reply, holder.address, holder.owner);
       return acceptResultBatch(request.body, { db, domain, coordinator, metrics, now: now(), trust, ...(deps.random ? { random: deps.random } : {}) });
     },

@@ -4,6 +4,7 @@ import { errorCodes } from '../src/protocol/error-codes.ts';
 import type { RevokeSessionRequest, RevokeSessionResponse, SessionRequest, SessionResponse } from '../src/protocol/schemas.ts';
 import { revocationMessage } from '../src/protocol/wallet-messages.ts';
 import type { Db } from './db/database.ts';
+import { runPrepared } from './db/prepared.ts';
 import { HttpError } from './http-error.ts';
 import type { SignatureVerifier } from './signature-verifier.ts';
 
@@ -67,7 +68,11 @@ export async function registerSession(
 
 /** The session behind a request, or a 401 that says why not. */
 export async function activeSession(db: Db, address: Address | string, now: number) {
-  const session = await db.selectFrom('sessions').selectAll().where('address', '=', address.toLowerCase()).executeTakeFirst();
+  const [session] = (
+    await runPrepared(db, 'session', { address: address.toLowerCase() }, (values) =>
+      db.selectFrom('sessions').selectAll().where('address', '=', values.address),
+    )
+  ).rows;
   if (!session) throw new HttpError(401, errorCodes.sessionUnknown, `No session ${address} is registered here; create one with POST /v1/sessions.`, 'session');
   if (session.revoked_at != null) throw new HttpError(401, errorCodes.sessionRevoked, `Session ${address} was revoked; create a new one.`, 'session');
   if (session.expires_at <= now) throw new HttpError(401, errorCodes.sessionExpired, `Session ${address} has expired; create a new one.`, 'session');

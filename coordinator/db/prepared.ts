@@ -1,0 +1,108 @@
+import { type Compilable, CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+import type { Database } from './schema.ts';
+
+/**
+ * Statements built once. Kysely's builders make a new tree of frozen nodes for every
+ * statement and compile it to SQL again, which on the coordinator's hot path cost more CPU
+ * than SQLite took to run the statement (docs/decisions/0014-prepared-statements.md). A
+ * statement run for every lease and every batch is built once per shape (its name and the
+ * lengths of its lists) with stand-ins for its values; later runs only put the new values in
+ * place of the stand-ins, in the order the compiled SQL wants them.
+ *
+ * Every value must come in through `values`: a value the builder takes from elsewhere (a
+ * variable around it, a literal) would be kept in the SQL of the first run for good, so a
+ * statement that has one is refused when it is built. The builder must not decide anything
+ * from a value either (it sees stand-ins, whose arithmetic and comparisons throw); what is
+ * decided from values belongs in `values` already decided, or in `name`.
+ */
+
+/** The stand-in for one value while a statement is built. */
+class Slot {
+  constructor(
+    readonly index: number,
+    readonly statement: string,
+  ) {}
+
+  [Symbol.toPrimitive](): never {
+    throw new Error(`The prepared statement ${this.statement} computed with one of its values while it was built: compute it before, and pass it in.`);
+  }
+}
+
+interface PreparedStatement {
+  sql: string;
+  /** For each parameter of the SQL, the index of the value that goes there. */
+  order: readonly number[];
+}
+
+/** Statements by the dialect adapter's class (their SQL is the dialect's), then by name and shape. */
+const prepared = new WeakMap<object, Map<string, PreparedStatement>>();
+
+/**
+ * Runs the statement `build` makes from `values`, building and compiling it only the first
+ * time this name sees values of this shape. `values` is a tree of arrays and plain objects
+ * whose leaves are the statement's values; `undefined` leaves are left out of statements by
+ * Kysely, so they are part of the shape, not values.
+ */
+export async function runPrepared<Values, Row>(
+  db: Kysely<Database>,
+  name: string,
+  values: Values,
+  build: (values: Values) => Compilable<Row>,
+): Promise<QueryResult<Row>> {
+  const dialect = db.getExecutor().adapter.constructor;
+  let byKey = prepared.get(dialect);
+  if (!byKey) {
+    byKey = new Map();
+    prepared.set(dialect, byKey);
+  }
+  const leaves: unknown[] = [];
+  const shape = shapeOf(values, leaves);
+  const key = `${name} ${shape}`;
+  let statement = byKey.get(key);
+  if (!statement) {
+    statement = compile(name, values, build);
+    byKey.set(key, statement);
+  }
+  const parameters = statement.order.map((index) => leaves[index]);
+  return db.executeQuery<Row>(CompiledQuery.raw(statement.sql, parameters) as CompiledQuery<Row>);
+}
+
+function compile<Values, Row>(name: string, values: Values, build: (values: Values) => Compilable<Row>): PreparedStatement {
+  let count = 0;
+  const standIns = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(standIns);
+    if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, standIns(inner)]));
+    return value === undefined ? undefined : new Slot(count++, name);
+  };
+  const compiled = build(standIns(values) as Values).compile();
+  const order = compiled.parameters.map((parameter, position) => {
+    if (!(parameter instanceof Slot)) {
+      throw new Error(`The prepared statement ${name} has a value (parameter ${position + 1}, ${String(parameter)}) that did not come in through its values.`);
+    }
+    return parameter.index;
+  });
+  return { sql: compiled.sql, order };
+}
+
+/** The shape of a values tree as a string (array lengths, object keys, missing values), its leaves appended to `leaves` in order. */
+function shapeOf(value: unknown, leaves: unknown[]): string {
+  if (Array.isArray(value)) {
+    let shape = `[${value.length}`;
+    for (const item of value) shape += shapeOf(item, leaves);
+    return `${shape}]`;
+  }
+  if (isPlainObject(value)) {
+    let shape = '{';
+    for (const key in value) shape += `${key}:${shapeOf(value[key], leaves)},`;
+    return `${shape}}`;
+  }
+  if (value === undefined) return 'u';
+  leaves.push(value);
+  return '.';
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
