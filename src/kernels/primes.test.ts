@@ -11,6 +11,7 @@ import {
   primesBlockCount,
   primesReference,
   primesSieveLimit,
+  residue,
 } from './primes.ts';
 
 /** Per-block [primes, twins] from the output bytes. */
@@ -111,6 +112,20 @@ describe('the primes reference', () => {
     const params = { lo: 2 ** 53 - 20_000, hi: 2 ** 53 - 1, blockSize: 4096 };
     const isPrime = (n: number) => n % 2 !== 0 && n % 3 !== 0 && n % 5 !== 0 && isPrimeByMillerRabin(BigInt(n));
     expect(blocksOf(primesReference(params))).toEqual(countByTest(params, isPrime));
+  });
+
+  it('takes exact remainders of numbers below 2^53 − 1 by divisors up to 2^27', () => {
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 48271) % 2147483647;
+      return seed / 2147483647;
+    };
+    const numbers = [0, 1, 2 ** 31, 2 ** 52 + 1, 2 ** 53 - 2 ** 27, 2 ** 53 - 3, 2 ** 53 - 2];
+    for (let i = 0; i < 2000; i++) numbers.push(Math.floor(next() * (2 ** 53 - 1)), 2 ** 53 - 2 - Math.floor(next() * 2 ** 27));
+    const divisors = [2, 3, 94906249, 94906263, 2 ** 27 - 39, ...Array.from({ length: 200 }, () => 2 + Math.floor(next() * (2 ** 27 - 2)))];
+    for (const n of numbers) {
+      for (const p of divisors) if (residue(n, p) !== Number(BigInt(n) % BigInt(p))) expect.fail(`${n} mod ${p}: ${residue(n, p)}`);
+    }
   });
 
   it('can count a range of blocks alone', () => {
