@@ -181,8 +181,8 @@ function firstMultipleOffset(start: number, p: number): number {
 }
 
 /**
- * n mod p for integers 0 ≤ n < 2⁵³ − 1 and p ≥ 1, exactly. `%` on Numbers this large is a
- * call to fmod, which was most of the reference's time per block near 10⁹ (a block visits
+ * n mod p for integers 0 ≤ n < 2⁵³ − 1 and p ≥ 1, exactly. Past 2³¹ V8 cannot take `%` on
+ * integers and calls fmod, which made a block near 10¹² five times slower (a block visits
  * every base prime); a division is not. Write n = kp + r: n/p lies below k + 1 by
  * (p − r)/p ≥ 1/p, and half the spacing of doubles near k + 1 is at most
  * (k + 1)·2⁻⁵³ = (n + p − r)/(p·2⁵³), so rounding could reach k + 1 only if
