@@ -108,7 +108,8 @@ async function main(): Promise<void> {
   const profile = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
   const coordinators: ChildProcess[] = [];
   for (let i = 0; i < processes; i++) {
-    const started = await run(['coordinator/main.ts'], env, /Open (http:\/\/[^/\s]+)\//, profile);
+    // The young generation `npm run coordinator` gives it (docs/decisions/0014-prepared-statements.md).
+    const started = await run(['coordinator/main.ts'], env, /Open (http:\/\/[^/\s]+)\//, ['--max-semi-space-size=64', ...profile]);
     coordinators.push(started.child);
     bases.push(started.match![1]!);
   }
