@@ -183,7 +183,14 @@ async function freeUnits(trx: Trx, options: LeaseOptions, count: number, dialect
     canary: 0,
     kernels,
     creditCaps: creditCaps !== undefined && creditCaps.length > 0 ? creditCaps : undefined,
-    host: { owner, address, now, expired: 'expired' as const, open: 'open' as const, sameAddress: ['open', 'pending', 'validated'] as const },
+    host: {
+      owner,
+      address: address || undefined,
+      now,
+      expired: 'expired' as const,
+      open: 'open' as const,
+      sameAddress: ['open', 'pending', 'validated'] as const,
+    },
     count,
   };
   type Filters = typeof filters;

@@ -86,6 +86,40 @@ describe.each(testDatabases)('prepared statements on $name', ({ name, skip }) =>
     ]);
   });
 
+  it('puts each value where the SQL wants it, whatever order the values come in', async () => {
+    await insertHosts([host('0xa', 1), host('0xb', 2)]);
+    const setStreak = (owner: string, streak: number) =>
+      runPrepared(db, 'test-set-streak', { owner, streak }, (values) =>
+        db.updateTable('hosts').set({ streak: values.streak }).where('owner', '=', values.owner),
+      );
+    await setStreak('0xa', 7);
+    await setStreak('0xb', 9);
+    expect(await db.selectFrom('hosts').select(['owner', 'streak']).orderBy('owner').execute()).toEqual([
+      { owner: '0xa', streak: 7 },
+      { owner: '0xb', streak: 9 },
+    ]);
+  });
+
+  it('builds a statement once per shape, and leaves out what is missing from the values', async () => {
+    await insertHosts([host('0xa', 1), host('0xb', 5)]);
+    let builds = 0;
+    const owners = (minimum: number | undefined) =>
+      runPrepared(db, 'test-optional-minimum', { minimum }, (values) => {
+        builds++;
+        return db
+          .selectFrom('hosts')
+          .select('owner')
+          .$if(values.minimum !== undefined, (q) => q.where('streak', '>=', values.minimum!))
+          .orderBy('owner');
+      });
+    expect((await owners(undefined)).rows).toEqual([{ owner: '0xa' }, { owner: '0xb' }]);
+    expect((await owners(3)).rows).toEqual([{ owner: '0xb' }]);
+    expect((await owners(1)).rows).toEqual([{ owner: '0xa' }, { owner: '0xb' }]);
+    expect((await owners(undefined)).rows).toEqual([{ owner: '0xa' }, { owner: '0xb' }]);
+    expect((await owners(6)).rows).toEqual([]);
+    expect(builds).toBe(2);
+  });
+
   it('refuses a statement with a value that did not come in through its values, before it runs', async () => {
     await insertHosts([host('0xa', 1)]);
     const minimum = 1;
@@ -94,6 +128,18 @@ describe.each(testDatabases)('prepared statements on $name', ({ name, skip }) =>
         db.selectFrom('hosts').select('owner').where('owner', '=', values.owner).where('streak', '>=', minimum),
       ),
     ).rejects.toThrow(/test-built-in-value has a value \(parameter 2, 1\) that did not come in through its values/);
+  });
+
+  it('refuses a statement with a value written into its SQL rather than bound', async () => {
+    const bonus = 5;
+    await expect(
+      runPrepared(db, 'test-written-value', { owner: '0xa' }, (values) =>
+        db
+          .updateTable('hosts')
+          .set((eb) => ({ streak: eb.case().when('owner', '=', values.owner).then(bonus).else(0).end() }))
+          .where('owner', '=', values.owner),
+      ),
+    ).rejects.toThrow(/test-written-value has a value written into its SQL \(5\)/);
   });
 
   it('refuses a builder that computes with a value, which it would otherwise keep from the first call', async () => {

@@ -11,7 +11,8 @@ import type { Database } from './schema.ts';
  *
  * Every value must come in through `values`: a value the builder takes from elsewhere (a
  * variable around it, a literal) would be kept in the SQL of the first run for good, so a
- * statement that has one is refused when it is built. The builder must not decide anything
+ * statement that binds one, or has one written into its SQL, is refused when it is built.
+ * What no check can see is a name taken from a variable (`orderBy(column)`, `sql.raw`). The builder must not decide anything
  * from a value either (it sees stand-ins, whose arithmetic and comparisons throw); what is
  * decided from values belongs in `values` already decided, or in `name`.
  */
@@ -33,6 +34,9 @@ interface PreparedStatement {
   /** For each parameter of the SQL, the index of the value that goes there. */
   order: readonly number[];
 }
+
+/** Shapes kept per dialect: lists of every length up to a batch's limit make many; the oldest goes first past this. */
+const kMaxPrepared = 5000;
 
 /** Statements by the dialect adapter's class (their SQL is the dialect's), then by name and shape. */
 const prepared = new WeakMap<object, Map<string, PreparedStatement>>();
@@ -61,6 +65,7 @@ export async function runPrepared<Values, Row>(
   let statement = byKey.get(key);
   if (!statement) {
     statement = compile(name, values, build);
+    if (byKey.size >= kMaxPrepared) byKey.delete(byKey.keys().next().value!);
     byKey.set(key, statement);
   }
   const parameters = statement.order.map((index) => leaves[index]);
@@ -71,10 +76,14 @@ function compile<Values, Row>(name: string, values: Values, build: (values: Valu
   let count = 0;
   const standIns = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(standIns);
-    if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, standIns(inner)]));
+    if (isPlainObject(value)) return Object.fromEntries(Object.keys(value).map((key) => [key, standIns(value[key])]));
     return value === undefined ? undefined : new Slot(count++, name);
   };
   const compiled = build(standIns(values) as Values).compile();
+  // Kysely writes some values into the SQL text instead of binding them (numbers and null in a
+  // CASE's then, eb.lit): one of those would be kept from this call for good.
+  const written = writtenValue(compiled.query);
+  if (written) throw new Error(`The prepared statement ${name} has a value written into its SQL (${String(written.value)}): pass it in its values.`);
   const order = compiled.parameters.map((parameter, position) => {
     if (!(parameter instanceof Slot)) {
       throw new Error(`The prepared statement ${name} has a value (parameter ${position + 1}, ${String(parameter)}) that did not come in through its values.`);
@@ -82,6 +91,26 @@ function compile<Values, Row>(name: string, values: Values, build: (values: Valu
     return parameter.index;
   });
   return { sql: compiled.sql, order };
+}
+
+/** A value node of the statement's tree that Kysely writes into the SQL rather than binding, if there is one. */
+function writtenValue(node: unknown): { value: unknown } | undefined {
+  if (typeof node !== 'object' || node === null) return undefined;
+  if (Array.isArray(node)) {
+    for (const item of node) {
+      const found = writtenValue(item);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  const record = node as Record<string, unknown>;
+  if (record.kind === 'ValueNode' && record.immediate === true) return { value: record.value };
+  for (const key of Object.keys(record)) {
+    if (record[key] instanceof Slot) continue;
+    const found = writtenValue(record[key]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** The shape of a values tree as a string (array lengths, object keys, missing values), its leaves appended to `leaves` in order. */
@@ -93,7 +122,7 @@ function shapeOf(value: unknown, leaves: unknown[]): string {
   }
   if (isPlainObject(value)) {
     let shape = '{';
-    for (const key in value) shape += `${key}:${shapeOf(value[key], leaves)},`;
+    for (const key of Object.keys(value)) shape += `${key}:${shapeOf(value[key], leaves)},`;
     return `${shape}}`;
   }
   if (value === undefined) return 'u';

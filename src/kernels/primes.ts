@@ -186,8 +186,9 @@ function firstMultipleOffset(start: number, p: number): number {
  * every base prime); a division is not. Write n = kp + r: n/p lies below k + 1 by
  * (p − r)/p ≥ 1/p, and half the spacing of doubles near k + 1 is at most
  * (k + 1)·2⁻⁵³ = (n + p − r)/(p·2⁵³), so rounding could reach k + 1 only if
- * (p − r)(2⁵³ − 1) ≤ n. Below 2⁵³ − 1 it cannot: the rounded quotient's floor is k, and
- * kp ≤ n and n − kp are exact.
+ * (p − r)(2⁵³ − 1) ≤ n. Below 2⁵³ − 1 it cannot; and k is a double, so the rounded
+ * quotient is not below it either. Its floor is k, and kp ≤ n and n − kp are exact (n and
+ * p being integers below 2⁵³, as Numbers hold exactly).
  */
 export function residue(n: number, p: number): number {
   return n - Math.floor(n / p) * p;
