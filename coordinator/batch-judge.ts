@@ -5,6 +5,7 @@ import { creditEpochStart } from './credit-ledger.ts';
 import type { DatabaseDialect } from './db/database.ts';
 import { runPrepared } from './db/prepared.ts';
 import type { Database } from './db/schema.ts';
+import { textPerRow } from './db/value-per-row.ts';
 import { HttpError } from './http-error.ts';
 import { assertLeaseOpen, type Judged, judgeResult, type LeaseForResult, type StoredResult } from './result-intake.ts';
 import type { TrustConfig } from './trust-config.ts';
@@ -170,13 +171,7 @@ async function creditValidated(
   await runPrepared(trx, 'batch-validated-leases', validated, (values) =>
     trx
       .updateTable('leases')
-      .set((eb) => {
-        // One CASE for every lease's own result hash.
-        const [[firstId, firstHash], ...rest] = values.hashes as [readonly [string, string], ...(readonly [string, string])[]];
-        let hashes = eb.case().when('id', '=', firstId).then(firstHash);
-        for (const [id, hash] of rest) hashes = hashes.when('id', '=', id).then(hash);
-        return { state: values.state, result_hash: hashes.end() };
-      })
+      .set({ state: values.state, result_hash: textPerRow(values.hashes) })
       .where('id', 'in', values.ids),
   );
   if (trust.replication === 'adaptive') await recordValidResults(trx, owner, trust, items.length, items.filter((item) => item.lease.canary === 1).length);

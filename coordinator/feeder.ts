@@ -6,6 +6,7 @@ import { type DatabaseDialect, type Db, dialectOf } from './db/database.ts';
 import { writeTransaction } from './db/group-commit.ts';
 import { runPrepared } from './db/prepared.ts';
 import type { Database } from './db/schema.ts';
+import { textPerRow } from './db/value-per-row.ts';
 import { countLease, hostStanding, untilNextDay, wantsReplica } from './reputation.ts';
 import { expireOverdueLeases, refreshUnit } from './transitioner.ts';
 import { defaultTrustConfig, type TrustConfig } from './trust-config.ts';
@@ -150,12 +151,7 @@ async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, 
         await runPrepared(trx, 'units-out', unitsOut, (values) =>
           trx
             .updateTable('units')
-            .set((eb) => {
-              const [[firstId, firstLease], ...rest] = values.leases as [readonly [number, string], ...(readonly [number, string])[]];
-              let current = eb.case().when('id', '=', firstId).then(firstLease);
-              for (const [id, lease] of rest) current = current.when('id', '=', id).then(lease);
-              return { quorum: values.quorum, state: values.state, lease_deadline: values.deadline, current_lease: current.end() };
-            })
+            .set({ quorum: values.quorum, state: values.state, lease_deadline: values.deadline, current_lease: textPerRow(values.leases) })
             .where('id', 'in', values.ids),
         );
       }
