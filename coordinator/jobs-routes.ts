@@ -131,7 +131,7 @@ export async function registerJobRoutes(app: FastifyInstance, options: JobsRoute
   });
 
   // A live progress stream (server-sent events): a `progress` event whenever the job's status
-  // changes, checked every second, ending once the job is no longer active.
+  // changes, checked every second, ending once the job is done, failed or cancelled.
   app.get<{ Params: { id: string } }>('/v1/jobs/:id/events', { schema: { params: JobIdParams, response: errors } }, async (request, reply) => {
     const name = requester(request, requesterTokens);
     const id = Number(request.params.id);
@@ -153,7 +153,7 @@ export async function registerJobRoutes(app: FastifyInstance, options: JobsRoute
       const text = JSON.stringify(status);
       if (text !== last) reply.raw.write(`event: progress\ndata: ${text}\n\n`);
       last = text;
-      if (status.status !== 'active') {
+      if (status.status !== 'active' && status.status !== 'preparing') {
         clearInterval(timer);
         reply.raw.end();
       }
@@ -177,6 +177,8 @@ export async function registerJobRoutes(app: FastifyInstance, options: JobsRoute
     async (request) => {
       const name = requester(request, requesterTokens);
       const status = await jobStatus(db, Number(request.params.id), name);
+      if (status.status === 'preparing')
+        throw new HttpError(409, errorCodes.jobNotActive, `Job ${status.id} is still being made; cancel it once it is active.`, 'id');
       if (status.status !== 'active') throw new HttpError(409, errorCodes.jobNotActive, `Job ${status.id} is already ${status.status}.`, 'id');
       // Units of a cancelled job are never leased again (the feeder takes active jobs only).
       await db.updateTable('jobs').set({ status: 'cancelled' }).where('id', '=', status.id).where('status', '=', 'active').execute();

@@ -14,6 +14,7 @@ import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
 import { registerContributor } from '../test/helpers/contributor.ts';
 import { kOtherRequesterToken, kTestRequesterToken, startTestCoordinator, type TestCoordinator, testDatabases } from '../test/helpers/test-coordinator.ts';
 import { main as cli } from './cli/surge-cli.ts';
+import { abandonPreparingJobs } from './work-generator.ts';
 
 let coordinator: TestCoordinator;
 
@@ -101,6 +102,69 @@ describe.each(testDatabases)('on $name', ({ name: database, skip }) => {
       expect(misaligned.json().error.message).toMatch(/span \(40000\) must be a multiple of blockSize/);
       const badType = await submit({ ...mandelbrotJob, params: { ...mandelbrotJob.params, width: 'wide' } } as unknown as JobRequest);
       expect(badType.json().error).toMatchObject({ code: 'SURGE_E_BAD_REQUEST', field: 'params.width' });
+      const huge = await submit({ name: 'p', purpose: 'p', kernel: 'primes', params: { lo: 0, hi: 2 ** 40, span: 1024, blockSize: 1024 } });
+      expect(huge.json().error).toMatchObject({ code: 'SURGE_E_JOB_INVALID' });
+      expect(huge.json().error.message).toMatch(/would have 1073741824 units, over the limit of 1000000/);
+      expect(await coordinator.db.selectFrom('jobs').select('id').execute()).toEqual([]);
+    });
+
+    it('makes a large job a few hundred units at a time, leasing none of it until every unit is in', async () => {
+      const existing = (await submit(mandelbrotJob)).json() as JobStatus;
+      const { session } = await registerContributor(coordinator.app);
+      const large = submit({
+        name: 'Large',
+        purpose: 'p',
+        kernel: 'primes',
+        priority: 9,
+        params: { lo: 1e9, hi: 1e9 + 30_000 * 1024, span: 1024, blockSize: 1024 },
+      });
+      // Between two of its writes the coordinator answers other requests: a lease now gets a
+      // unit of the job already there, never one of the job being made, though it ranks higher.
+      let preparing: { id: number; status: string } | undefined;
+      for (let tries = 0; !preparing && tries < 2000; tries++) {
+        await new Promise((resolve) => setImmediate(resolve));
+        preparing = await coordinator.db.selectFrom('jobs').select(['id', 'status']).where('name', '=', 'Large').executeTakeFirst();
+      }
+      expect(preparing?.status).toBe('preparing');
+      const { count } = await coordinator.db
+        .selectFrom('units')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('job_id', '=', preparing!.id)
+        .executeTakeFirstOrThrow();
+      expect(Number(count)).toBeLessThan(30_000);
+      const during = (await coordinator.app.inject({ method: 'POST', url: '/v1/leases', payload: { session: session.address, backends: ['wasm'] } })).json();
+      expect(during.lease).toMatchObject({ jobId: existing.id });
+
+      const made = (await large).json() as JobStatus;
+      expect(made).toMatchObject({ id: preparing!.id, status: 'active', units: { total: 30_000, done: 0 } });
+      expect(
+        Number(
+          (
+            await coordinator.db
+              .selectFrom('units')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('job_id', '=', made.id)
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
+      ).toBe(30_000);
+      const after = (await coordinator.app.inject({ method: 'POST', url: '/v1/leases', payload: { session: session.address, backends: ['wasm'] } })).json();
+      expect(after.lease).toMatchObject({ jobId: made.id, params: { lo: 1e9, hi: 1e9 + 1024 } });
+    });
+
+    it('fails a job whose making a stopped coordinator left half done, and never leases it', async () => {
+      const made = (await submit(mandelbrotJob)).json() as JobStatus;
+      await coordinator.db.updateTable('jobs').set({ status: 'preparing' }).where('id', '=', made.id).execute();
+      // On PostgreSQL another process may be making it: it is abandoned only once it is old.
+      await abandonPreparingJobs(coordinator.db, coordinator.clock.now);
+      const expected = database === 'postgres' ? 'preparing' : 'failed';
+      expect((await coordinator.app.inject({ method: 'GET', url: `/v1/jobs/${made.id}`, headers: auth() })).json()).toMatchObject({ status: expected });
+      await abandonPreparingJobs(coordinator.db, coordinator.clock.now + 11 * 60 * 1000);
+      expect((await coordinator.app.inject({ method: 'GET', url: `/v1/jobs/${made.id}`, headers: auth() })).json()).toMatchObject({
+        status: 'failed',
+        reason: 'the coordinator stopped while making this job’s units; submit it again',
+      });
+      expect(await contributeAll()).toBe(0);
     });
 
     it('assembles a Mandelbrot picture from its tiles and serves it as PNG', async () => {

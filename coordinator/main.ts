@@ -5,13 +5,14 @@ import { openDatabase } from './db/database.ts';
 import { loadOrCreateRequesterToken } from './requester-token.ts';
 import { nativeSecp256k1 } from './secp256k1.ts';
 import { buildServer } from './server.ts';
-import { ensureDemoWork } from './work-generator.ts';
+import { abandonPreparingJobs, ensureDemoWork } from './work-generator.ts';
 
 /** `npm start`: the coordinator with its embedded SQLite database, the page, and a demo job. */
 async function main(): Promise<void> {
   const config = configFromEnv();
   const db = await openDatabase(config.database);
   const coordinator = loadCoordinatorKey(config.keyFile, config.coordinatorKey);
+  await abandonPreparingJobs(db, Date.now());
   await closeCompletedJobs(db);
   if (config.demo) await ensureDemoWork(db, config.demo);
   const localToken = config.requesterTokens.size === 0 ? loadOrCreateRequesterToken(config.requesterTokenFile) : undefined;

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import type { Insertable } from 'kysely';
 import { formatFixed, type MandelbrotTileRequest, mandelbrotTile, parseFixed } from '../src/kernels/fixed-point.ts';
 import { assertMandelbrotFits, mandelbrot } from '../src/kernels/mandelbrot.ts';
 import { matmulF32 } from '../src/kernels/matmul-f32.ts';
 import { assertPrimesFits, primes } from '../src/kernels/primes.ts';
 import type { KernelName, MandelbrotParams, MatmulParams, PrimesParams } from '../src/protocol/schemas.ts';
 import type { DemoJobConfig } from './config.ts';
-import type { Db } from './db/database.ts';
+import { type Db, dialectOf } from './db/database.ts';
+import { writeTransaction } from './db/group-commit.ts';
+import type { UnitsTable } from './db/schema.ts';
 
 export interface MatmulJobSpec extends JobOwnership {
   name: string;
@@ -34,22 +37,24 @@ export async function createMatmulJob(db: Db, spec: MatmulJobSpec, now = Date.no
   if (spec.block * spec.block * 4 > kMaxUnitOutputBytes) {
     throw new Error(`a ${spec.block}×${spec.block} block's output is over ${kMaxUnitOutputBytes} bytes; use a smaller block`);
   }
-  const units: UnitRow[] = [];
-  for (let rowOffset = 0; rowOffset < spec.rows; rowOffset += spec.block) {
-    for (let colOffset = 0; colOffset < spec.cols; colOffset += spec.block) {
-      const params: MatmulParams = {
-        seed: spec.seed,
-        m: Math.min(spec.block, spec.rows - rowOffset),
-        n: Math.min(spec.block, spec.cols - colOffset),
-        k: spec.k,
-        rowOffset,
-        colOffset,
-      };
-      units.push({ kernel: 'matmul-f32', version: matmulF32.version, params, operations: matmulF32.plan(params).operations });
+  const count = Math.ceil(spec.rows / spec.block) * Math.ceil(spec.cols / spec.block);
+  function* units(): Generator<UnitRow> {
+    for (let rowOffset = 0; rowOffset < spec.rows; rowOffset += spec.block) {
+      for (let colOffset = 0; colOffset < spec.cols; colOffset += spec.block) {
+        const params: MatmulParams = {
+          seed: spec.seed,
+          m: Math.min(spec.block, spec.rows - rowOffset),
+          n: Math.min(spec.block, spec.cols - colOffset),
+          k: spec.k,
+          rowOffset,
+          colOffset,
+        };
+        yield { kernel: 'matmul-f32', version: matmulF32.version, params, operations: matmulF32.plan(params).operations };
+      }
     }
   }
   const job = { seed: spec.seed, rows: spec.rows, cols: spec.cols, k: spec.k, block: spec.block };
-  return insertJob(db, { ...ownership(spec), name: spec.name, purpose: spec.purpose, kernel: 'matmul-f32', params: job }, units, now);
+  return insertJob(db, { ...ownership(spec), name: spec.name, purpose: spec.purpose, kernel: 'matmul-f32', params: job }, count, units(), now);
 }
 
 interface UnitRow {
@@ -59,8 +64,11 @@ interface UnitRow {
   operations: number;
 }
 
-/** Units inserted per statement. */
-const kInsertBatch = 1000;
+/** Units made and inserted per transaction: a few milliseconds, so leases and results go on between them. */
+const kInsertBatch = 500;
+
+/** The most units one job may have: a job of more would take the coordinator minutes to make. */
+export const kMaxJobUnits = 1_000_000;
 
 /** Who asked for a job and how urgent it is; demo jobs have no requester. */
 export interface JobOwnership {
@@ -69,14 +77,24 @@ export interface JobOwnership {
   priority?: number;
 }
 
-/** Inserts a job and its units in one transaction. */
+/**
+ * Inserts a job and its `count` units. A large job takes seconds to make (600,000 units took
+ * 1.8 s in one transaction, with no lease answered meanwhile), so its units are made and
+ * inserted kInsertBatch at a time, each batch a write of its own. Meanwhile the job is
+ * `preparing`: the feeder leases units of active jobs only. It turns active once every unit
+ * is in. If making a unit fails, the job and the units made so far are deleted, and the error
+ * is thrown. A coordinator that stops half way leaves a preparing job that
+ * abandonPreparingJobs fails.
+ */
 async function insertJob(
   db: Db,
   job: { name: string; purpose: string; kernel: KernelName; params: unknown } & JobOwnership,
-  units: UnitRow[],
+  count: number,
+  units: Iterable<UnitRow>,
   now: number,
 ): Promise<number> {
-  return db.transaction().execute(async (trx) => {
+  if (count > kMaxJobUnits) throw new Error(`the job would have ${count} units, over the limit of ${kMaxJobUnits}; make each unit larger`);
+  const jobId = await writeTransaction(db, async (trx) => {
     const inserted = await trx
       .insertInto('jobs')
       .values({
@@ -84,34 +102,70 @@ async function insertJob(
         purpose: job.purpose,
         kernel: job.kernel,
         params: JSON.stringify(job.params),
-        status: 'active',
+        status: 'preparing',
         requester: job.requester ?? null,
         priority: job.priority ?? 0,
-        units_total: units.length,
+        units_total: count,
         created_at: now,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const rows = units.map((unit) => ({
-      job_id: inserted.id,
-      kernel: unit.kernel,
-      kernel_version: unit.version,
-      params: JSON.stringify(unit.params),
-      credit: creditFor(unit.operations),
-      state: 'ready' as const,
-      lease_deadline: null,
-      current_lease: null,
-      errors: 0,
-      created_at: now,
-    }));
-    // In batches: SQLite takes at most 32,766 bound values in one statement.
-    for (let start = 0; start < rows.length; start += kInsertBatch)
-      await trx
-        .insertInto('units')
-        .values(rows.slice(start, start + kInsertBatch))
-        .execute();
     return inserted.id;
   });
+  try {
+    let made = 0;
+    const pending = units[Symbol.iterator]();
+    for (;;) {
+      const rows: Insertable<UnitsTable>[] = [];
+      for (let next = pending.next(); ; next = pending.next()) {
+        if (next.done) break;
+        const unit = next.value;
+        rows.push({
+          job_id: jobId,
+          kernel: unit.kernel,
+          kernel_version: unit.version,
+          params: JSON.stringify(unit.params),
+          credit: creditFor(unit.operations),
+          state: 'ready',
+          lease_deadline: null,
+          current_lease: null,
+          errors: 0,
+          created_at: now,
+        });
+        if (rows.length === kInsertBatch) break;
+      }
+      if (rows.length === 0) break;
+      made += rows.length;
+      await writeTransaction(db, (trx) => trx.insertInto('units').values(rows).execute());
+    }
+    if (made !== count) throw new Error(`the job made ${made} units, not the ${count} it announced`);
+    await writeTransaction(db, (trx) => trx.updateTable('jobs').set({ status: 'active' }).where('id', '=', jobId).where('status', '=', 'preparing').execute());
+  } catch (error) {
+    await writeTransaction(db, async (trx) => {
+      await trx.deleteFrom('units').where('job_id', '=', jobId).execute();
+      await trx.deleteFrom('jobs').where('id', '=', jobId).execute();
+    });
+    throw error;
+  }
+  return jobId;
+}
+
+/** How long a preparing job may go without turning active before another process deems its maker gone (PostgreSQL). */
+const kPreparingTimeoutMs = 10 * 60 * 1000;
+
+/**
+ * Fails the jobs a coordinator stopped making half way (their requester never got an
+ * answer, so it never learnt their id). On SQLite, run at start by the only process, every
+ * preparing job is such a job; on PostgreSQL another process may be making one right now, so
+ * only those preparing for longer than kPreparingTimeoutMs are.
+ */
+export async function abandonPreparingJobs(db: Db, now: number): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ status: 'failed', reason: 'the coordinator stopped while making this job’s units; submit it again' })
+    .where('status', '=', 'preparing')
+    .$if(dialectOf(db) === 'postgres', (qb) => qb.where('created_at', '<', now - kPreparingTimeoutMs))
+    .execute();
 }
 
 export interface MandelbrotJobSpec extends MandelbrotTileRequest, JobOwnership {
@@ -126,23 +180,32 @@ export async function createMandelbrotJob(db: Db, spec: MandelbrotJobSpec, now =
   const image = mandelbrotTile(spec);
   assertMandelbrotFits(image);
   const step = parseFixed(image.step);
-  const units: UnitRow[] = [];
-  for (let row = 0; row < spec.height; row += spec.tile) {
-    for (let column = 0; column < spec.width; column += spec.tile) {
-      const params: MandelbrotParams = {
-        x0: formatFixed(parseFixed(image.x0) + BigInt(column) * step, 'x0'),
-        y0: formatFixed(parseFixed(image.y0) + BigInt(row) * step, 'y0'),
-        step: image.step,
-        width: Math.min(spec.tile, spec.width - column),
-        height: Math.min(spec.tile, spec.height - row),
-        maxIterations: spec.maxIterations,
-      };
-      if (params.width * params.height * 4 > kMaxUnitOutputBytes)
-        throw new Error(`a ${spec.tile}×${spec.tile} tile's output is over ${kMaxUnitOutputBytes} bytes`);
-      units.push({ kernel: 'mandelbrot', version: mandelbrot.version, params, operations: mandelbrot.plan(params).operations });
+  // The first tile is the largest.
+  if (Math.min(spec.tile, spec.width) * Math.min(spec.tile, spec.height) * 4 > kMaxUnitOutputBytes)
+    throw new Error(`a ${spec.tile}×${spec.tile} tile's output is over ${kMaxUnitOutputBytes} bytes`);
+  const count = Math.ceil(spec.width / spec.tile) * Math.ceil(spec.height / spec.tile);
+  function* units(): Generator<UnitRow> {
+    for (let row = 0; row < spec.height; row += spec.tile) {
+      for (let column = 0; column < spec.width; column += spec.tile) {
+        const params: MandelbrotParams = {
+          x0: formatFixed(parseFixed(image.x0) + BigInt(column) * step, 'x0'),
+          y0: formatFixed(parseFixed(image.y0) + BigInt(row) * step, 'y0'),
+          step: image.step,
+          width: Math.min(spec.tile, spec.width - column),
+          height: Math.min(spec.tile, spec.height - row),
+          maxIterations: spec.maxIterations,
+        };
+        yield { kernel: 'mandelbrot', version: mandelbrot.version, params, operations: mandelbrot.plan(params).operations };
+      }
     }
   }
-  return insertJob(db, { ...ownership(spec), name: spec.name, purpose: spec.purpose, kernel: 'mandelbrot', params: { ...image, tile: spec.tile } }, units, now);
+  return insertJob(
+    db,
+    { ...ownership(spec), name: spec.name, purpose: spec.purpose, kernel: 'mandelbrot', params: { ...image, tile: spec.tile } },
+    count,
+    units(),
+    now,
+  );
 }
 
 export interface PrimesJobSpec extends JobOwnership {
@@ -159,16 +222,28 @@ export interface PrimesJobSpec extends JobOwnership {
 export async function createPrimesJob(db: Db, spec: PrimesJobSpec, now = Date.now()): Promise<number> {
   // Units must start on block boundaries so their per-block counts line up in the job's output.
   if (spec.span % spec.blockSize !== 0) throw new Error(`span (${spec.span}) must be a multiple of blockSize (${spec.blockSize})`);
-  const units: UnitRow[] = [];
-  for (let lo = spec.lo; lo < spec.hi; lo += spec.span) {
-    const params: PrimesParams = { lo, hi: Math.min(spec.hi, lo + spec.span), blockSize: spec.blockSize };
+  const unitAt = (lo: number): PrimesParams => ({ lo, hi: Math.min(spec.hi, lo + spec.span), blockSize: spec.blockSize });
+  const count = Math.ceil((spec.hi - spec.lo) / spec.span);
+  // The first unit is the widest and the last the largest numbers: if both fit, every unit does.
+  for (const params of [unitAt(spec.lo), unitAt(spec.lo + (count - 1) * spec.span)]) {
     assertPrimesFits(params);
     if (primes.outputBytes(params) > kMaxUnitOutputBytes)
       throw new Error(`a unit of ${spec.span} numbers in blocks of ${spec.blockSize} has too large an output`);
-    units.push({ kernel: 'primes', version: primes.version, params, operations: primes.plan(params).operations });
+  }
+  function* units(): Generator<UnitRow> {
+    for (let lo = spec.lo; lo < spec.hi; lo += spec.span) {
+      const params = unitAt(lo);
+      yield { kernel: 'primes', version: primes.version, params, operations: primes.plan(params).operations };
+    }
   }
   const { lo, hi, span, blockSize } = spec;
-  return insertJob(db, { ...ownership(spec), name: spec.name, purpose: spec.purpose, kernel: 'primes', params: { lo, hi, span, blockSize } }, units, now);
+  return insertJob(
+    db,
+    { ...ownership(spec), name: spec.name, purpose: spec.purpose, kernel: 'primes', params: { lo, hi, span, blockSize } },
+    count,
+    units(),
+    now,
+  );
 }
 
 function ownership(spec: JobOwnership): JobOwnership {

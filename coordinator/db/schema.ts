@@ -7,7 +7,8 @@ export interface JobsTable {
   purpose: string;
   kernel: string;
   params: string;
-  status: 'active' | 'done' | 'failed' | 'cancelled';
+  /** `preparing` while its units are being made (work-generator.ts), then `active`. */
+  status: 'preparing' | 'active' | 'done' | 'failed' | 'cancelled';
   /** The requester's name; null for the demo jobs the coordinator makes itself. */
   requester: Generated<string | null>;
   /** Higher first. */

@@ -359,7 +359,8 @@ export const JobStatusSchema = Type.Object({
   name: Type.String(),
   purpose: Type.String(),
   kernel: KernelNameSchema,
-  status: Type.Union([Type.Literal('active'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('cancelled')]),
+  /** `preparing` while a large job's units are still being made: it is not leased until `active`. */
+  status: Type.Union([Type.Literal('preparing'), Type.Literal('active'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('cancelled')]),
   reason: Type.Optional(Type.String()),
   priority: Type.Integer(),
   units: Type.Object({ total: Type.Integer(), done: Type.Integer(), failed: Type.Integer() }),
