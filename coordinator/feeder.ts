@@ -4,9 +4,9 @@ import type { KernelName, Lease, WorkSpec } from '../src/protocol/schemas.ts';
 import { exactKernels, makeCanary } from './canaries.ts';
 import { type DatabaseDialect, type Db, dialectOf } from './db/database.ts';
 import { writeTransaction } from './db/group-commit.ts';
-import { runPrepared } from './db/prepared.ts';
+import { runPrepared } from './db/run-prepared.ts';
 import type { Database } from './db/schema.ts';
-import { textPerRow } from './db/value-per-row.ts';
+import { textPerRow } from './db/text-per-row.ts';
 import { countLease, hostStanding, untilNextDay, wantsReplica } from './reputation.ts';
 import { expireOverdueLeases, refreshUnit } from './transitioner.ts';
 import { defaultTrustConfig, type TrustConfig } from './trust-config.ts';
@@ -173,7 +173,7 @@ async function freeUnits(trx: Trx, options: LeaseOptions, count: number, dialect
   const { owner, address, now, kernels, creditCaps } = options;
   if (count <= 0) return [];
   const postgres = dialect === 'postgres';
-  // The values every candidate query binds (prepared.ts: each comes in as a value, none is built in).
+  // The values every candidate query binds (run-prepared.ts: each comes in as a value, none is built in).
   const filters = {
     active: 'active' as const,
     canary: 0,

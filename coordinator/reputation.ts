@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { runPrepared } from './db/prepared.ts';
+import { runPrepared } from './db/run-prepared.ts';
 import type { Database, HostsTable } from './db/schema.ts';
 import type { TrustConfig } from './trust-config.ts';
 

@@ -7,7 +7,7 @@ import type { WorkSpec } from '../src/protocol/schemas.ts';
 import { addUnitsDone, judgeBatch } from './batch-judge.ts';
 import { type Db, dialectOf, readerOf } from './db/database.ts';
 import { writeTransaction } from './db/group-commit.ts';
-import { runPrepared } from './db/prepared.ts';
+import { runPrepared } from './db/run-prepared.ts';
 import { HttpError } from './http-error.ts';
 import { fastKeccak256 } from './keccak.ts';
 import { batchReceiptDigest, countersign, nonCanonicalSignature } from './receipts.ts';

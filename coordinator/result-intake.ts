@@ -9,7 +9,7 @@ import type { ResultRequest, ResultResponse, WorkSpec } from '../src/protocol/sc
 import { closeJobIfComplete, keepUnitOutput } from './assimilator.ts';
 import { grantCredit } from './credit-ledger.ts';
 import { type DatabaseDialect, type Db, dialectOf } from './db/database.ts';
-import { runPrepared } from './db/prepared.ts';
+import { runPrepared } from './db/run-prepared.ts';
 import type { Database, ResultsTable } from './db/schema.ts';
 import { HttpError } from './http-error.ts';
 import { fastKeccak256 } from './keccak.ts';

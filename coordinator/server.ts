@@ -39,7 +39,7 @@ import {
 import type { CoordinatorConfig } from './config.ts';
 import { registerCors } from './cors.ts';
 import { type Db, readerOf } from './db/database.ts';
-import { runPrepared } from './db/prepared.ts';
+import { runPrepared } from './db/run-prepared.ts';
 import { embedHeaders } from './embed-headers.ts';
 import { type LeaseOptions, leaseUnit, leaseUnits } from './feeder.ts';
 import { HttpError } from './http-error.ts';

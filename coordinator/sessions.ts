@@ -4,7 +4,7 @@ import { errorCodes } from '../src/protocol/error-codes.ts';
 import type { RevokeSessionRequest, RevokeSessionResponse, SessionRequest, SessionResponse } from '../src/protocol/schemas.ts';
 import { revocationMessage } from '../src/protocol/wallet-messages.ts';
 import type { Db } from './db/database.ts';
-import { runPrepared } from './db/prepared.ts';
+import { runPrepared } from './db/run-prepared.ts';
 import { HttpError } from './http-error.ts';
 import type { SignatureVerifier } from './signature-verifier.ts';
 

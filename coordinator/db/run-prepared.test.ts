@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freshPostgresDatabase, testDatabases } from '../../test/helpers/test-coordinator.ts';
 import { type Db, openDatabase } from './database.ts';
-import { runPrepared } from './prepared.ts';
+import { runPrepared } from './run-prepared.ts';
 
 function host(owner: string, streak: number) {
   return { owner, streak, quota: 10, day: 0, leased_today: 0, probation: 0, invalid_results: 0, created_at: 0 };
