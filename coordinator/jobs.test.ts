@@ -14,7 +14,7 @@ import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
 import { registerContributor } from '../test/helpers/contributor.ts';
 import { kOtherRequesterToken, kTestRequesterToken, startTestCoordinator, type TestCoordinator, testDatabases } from '../test/helpers/test-coordinator.ts';
 import { main as cli } from './cli/surge-cli.ts';
-import { abandonPreparingJobs } from './work-generator.ts';
+import { abandonPreparingJobs, ensureDemoWork } from './work-generator.ts';
 
 let coordinator: TestCoordinator;
 
@@ -150,6 +150,16 @@ describe.each(testDatabases)('on $name', ({ name: database, skip }) => {
       ).toBe(30_000);
       const after = (await coordinator.app.inject({ method: 'POST', url: '/v1/leases', payload: { session: session.address, backends: ['wasm'] } })).json();
       expect(after.lease).toMatchObject({ jobId: made.id, params: { lo: 1e9, hi: 1e9 + 1024 } });
+    });
+
+    it('makes demo work when only jobs that are not active have ready units, one demo job however many ask at once', async () => {
+      const made = (await submit(mandelbrotJob)).json() as JobStatus;
+      await coordinator.db.updateTable('jobs').set({ status: 'failed' }).where('id', '=', made.id).execute();
+      const demo = { size: 64, block: 32, k: 16 };
+      await Promise.all([ensureDemoWork(coordinator.db, demo), ensureDemoWork(coordinator.db, demo), ensureDemoWork(coordinator.db, demo)]);
+      expect(await coordinator.db.selectFrom('jobs').select(['name', 'units_total']).where('status', '=', 'active').execute()).toEqual([
+        { name: 'Demo matrix product #1', units_total: 4 },
+      ]);
     });
 
     it('fails a job whose making a stopped coordinator left half done, and never leases it', async () => {

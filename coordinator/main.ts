@@ -34,10 +34,17 @@ async function main(): Promise<void> {
   if (!nativeSecp256k1)
     app.log.warn("libsecp256k1 (the secp256k1 package's addon) did not load on this platform: signatures are checked in JavaScript, about 30 times slower");
 
+  // On PostgreSQL a job another process stopped making half way is failed once it is old enough.
+  const abandoning = setInterval(() => {
+    abandonPreparingJobs(db, Date.now()).catch((error: unknown) => app.log.error({ err: error }, 'failing abandoned jobs failed'));
+  }, 60_000);
+  abandoning.unref();
+
   let closing = false;
   const close = async (signal: string) => {
     if (closing) return;
     closing = true;
+    clearInterval(abandoning);
     app.log.info({ signal }, 'shutting down');
     await app.close();
     await rewards?.stop();

@@ -139,7 +139,12 @@ async function insertJob(
       await writeTransaction(db, (trx) => trx.insertInto('units').values(rows).execute());
     }
     if (made !== count) throw new Error(`the job made ${made} units, not the ${count} it announced`);
-    await writeTransaction(db, (trx) => trx.updateTable('jobs').set({ status: 'active' }).where('id', '=', jobId).where('status', '=', 'preparing').execute());
+    const [activated] = await writeTransaction(db, (trx) =>
+      trx.updateTable('jobs').set({ status: 'active' }).where('id', '=', jobId).where('status', '=', 'preparing').execute(),
+    );
+    // Another process failed it (abandonPreparingJobs) while it was being made: it took too long.
+    if (Number(activated?.numUpdatedRows ?? 0) !== 1)
+      throw new Error(`job ${jobId} took over ${kPreparingTimeoutMs / 60_000} minutes to make and was given up`);
   } catch (error) {
     await writeTransaction(db, async (trx) => {
       await trx.deleteFrom('units').where('job_id', '=', jobId).execute();
@@ -254,10 +259,33 @@ export function randomSeed(): string {
   return `0x${randomBytes(8).toString('hex')}`;
 }
 
-/** Keeps the demo from running dry: when no unit is ready, a new demo job is made. */
-export async function ensureDemoWork(db: Db, demo: DemoJobConfig): Promise<void> {
-  const waiting = await db.selectFrom('units').select('id').where('state', '=', 'ready').limit(1).executeTakeFirst();
+/** A demo job being made, per database: requests that find no work meanwhile wait for it instead of making another. */
+const makingDemo = new WeakMap<Db, Promise<void>>();
+
+/**
+ * Keeps the demo from running dry: when no unit of an active job is ready and no job is being
+ * made, a new demo job is made (one at a time, however many requests find no work).
+ */
+export function ensureDemoWork(db: Db, demo: DemoJobConfig): Promise<void> {
+  const inProgress = makingDemo.get(db);
+  if (inProgress) return inProgress;
+  const making = makeDemoWorkIfDry(db, demo).finally(() => makingDemo.delete(db));
+  makingDemo.set(db, making);
+  return making;
+}
+
+async function makeDemoWorkIfDry(db: Db, demo: DemoJobConfig): Promise<void> {
+  const waiting = await db
+    .selectFrom('units')
+    .innerJoin('jobs', 'jobs.id', 'units.job_id')
+    .select('units.id')
+    .where('units.state', '=', 'ready')
+    .where('jobs.status', '=', 'active')
+    .limit(1)
+    .executeTakeFirst();
   if (waiting) return;
+  const preparing = await db.selectFrom('jobs').select('id').where('status', '=', 'preparing').limit(1).executeTakeFirst();
+  if (preparing) return;
   const active = await db
     .selectFrom('jobs')
     .select((eb) => eb.fn.countAll<number>().as('count'))
