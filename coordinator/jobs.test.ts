@@ -165,11 +165,14 @@ describe.each(testDatabases)('on $name', ({ name: database, skip }) => {
     it('fails a job whose making a stopped coordinator left half done, and never leases it', async () => {
       const made = (await submit(mandelbrotJob)).json() as JobStatus;
       await coordinator.db.updateTable('jobs').set({ status: 'preparing' }).where('id', '=', made.id).execute();
-      // On PostgreSQL another process may be making it: it is abandoned only once it is old.
-      await abandonPreparingJobs(coordinator.db, coordinator.clock.now);
+      // The sweep each minute leaves a young preparing job alone: this process may be making it.
+      await abandonPreparingJobs(coordinator.db, coordinator.clock.now + 1000, { atStart: false });
+      expect((await coordinator.app.inject({ method: 'GET', url: `/v1/jobs/${made.id}`, headers: auth() })).json()).toMatchObject({ status: 'preparing' });
+      // At start on SQLite none is being made; on PostgreSQL another process may be making it, so it is abandoned only once it is old.
+      await abandonPreparingJobs(coordinator.db, coordinator.clock.now + 1000, { atStart: true });
       const expected = database === 'postgres' ? 'preparing' : 'failed';
       expect((await coordinator.app.inject({ method: 'GET', url: `/v1/jobs/${made.id}`, headers: auth() })).json()).toMatchObject({ status: expected });
-      await abandonPreparingJobs(coordinator.db, coordinator.clock.now + 11 * 60 * 1000);
+      await abandonPreparingJobs(coordinator.db, coordinator.clock.now + 11 * 60 * 1000, { atStart: false });
       expect((await coordinator.app.inject({ method: 'GET', url: `/v1/jobs/${made.id}`, headers: auth() })).json()).toMatchObject({
         status: 'failed',
         reason: 'the coordinator stopped while making this job’s units; submit it again',

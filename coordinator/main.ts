@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const config = configFromEnv();
   const db = await openDatabase(config.database);
   const coordinator = loadCoordinatorKey(config.keyFile, config.coordinatorKey);
-  await abandonPreparingJobs(db, Date.now());
+  await abandonPreparingJobs(db, Date.now(), { atStart: true });
   await closeCompletedJobs(db);
   if (config.demo) await ensureDemoWork(db, config.demo);
   const localToken = config.requesterTokens.size === 0 ? loadOrCreateRequesterToken(config.requesterTokenFile) : undefined;
@@ -34,9 +34,9 @@ async function main(): Promise<void> {
   if (!nativeSecp256k1)
     app.log.warn("libsecp256k1 (the secp256k1 package's addon) did not load on this platform: signatures are checked in JavaScript, about 30 times slower");
 
-  // On PostgreSQL a job another process stopped making half way is failed once it is old enough.
+  // A job some process stopped making half way is failed once it is old enough (PostgreSQL: another process's).
   const abandoning = setInterval(() => {
-    abandonPreparingJobs(db, Date.now()).catch((error: unknown) => app.log.error({ err: error }, 'failing abandoned jobs failed'));
+    abandonPreparingJobs(db, Date.now(), { atStart: false }).catch((error: unknown) => app.log.error({ err: error }, 'failing abandoned jobs failed'));
   }, 60_000);
   abandoning.unref();
 

@@ -67,6 +67,9 @@ interface UnitRow {
 /** Units made and inserted per transaction: a few milliseconds, so leases and results go on between them. */
 const kInsertBatch = 500;
 
+/** How long a job may stay preparing before it is deemed abandoned by its maker. */
+const kPreparingTimeoutMs = 10 * 60 * 1000;
+
 /** The most units one job may have: a job of more would take the coordinator minutes to make. */
 export const kMaxJobUnits = 1_000_000;
 
@@ -155,21 +158,20 @@ async function insertJob(
   return jobId;
 }
 
-/** How long a preparing job may go without turning active before another process deems its maker gone (PostgreSQL). */
-const kPreparingTimeoutMs = 10 * 60 * 1000;
-
 /**
  * Fails the jobs a coordinator stopped making half way (their requester never got an
- * answer, so it never learnt their id). On SQLite, run at start by the only process, every
- * preparing job is such a job; on PostgreSQL another process may be making one right now, so
- * only those preparing for longer than kPreparingTimeoutMs are.
+ * answer, so it never learnt their id): those preparing for longer than kPreparingTimeoutMs,
+ * and at start on SQLite every one (the file's only process is starting, so none is being
+ * made). A job this process is making now is never younger than the timeout when it is
+ * swept, so the sweep each minute leaves it alone.
  */
-export async function abandonPreparingJobs(db: Db, now: number): Promise<void> {
+export async function abandonPreparingJobs(db: Db, now: number, { atStart }: { atStart: boolean }): Promise<void> {
+  const before = atStart && dialectOf(db) === 'sqlite' ? now + 1 : now - kPreparingTimeoutMs;
   await db
     .updateTable('jobs')
     .set({ status: 'failed', reason: 'the coordinator stopped while making this job’s units; submit it again' })
     .where('status', '=', 'preparing')
-    .$if(dialectOf(db) === 'postgres', (qb) => qb.where('created_at', '<', now - kPreparingTimeoutMs))
+    .where('created_at', '<', before)
     .execute();
 }
 
