@@ -117,30 +117,29 @@ async function insertJob(
   });
   try {
     let made = 0;
-    const pending = units[Symbol.iterator]();
-    for (;;) {
-      const rows: Insertable<UnitsTable>[] = [];
-      for (let next = pending.next(); ; next = pending.next()) {
-        if (next.done) break;
-        const unit = next.value;
-        rows.push({
-          job_id: jobId,
-          kernel: unit.kernel,
-          kernel_version: unit.version,
-          params: JSON.stringify(unit.params),
-          credit: creditFor(unit.operations),
-          state: 'ready',
-          lease_deadline: null,
-          current_lease: null,
-          errors: 0,
-          created_at: now,
-        });
-        if (rows.length === kInsertBatch) break;
-      }
-      if (rows.length === 0) break;
-      made += rows.length;
-      await writeTransaction(db, (trx) => trx.insertInto('units').values(rows).execute());
+    let rows: Insertable<UnitsTable>[] = [];
+    const flush = async () => {
+      const batch = rows;
+      rows = [];
+      made += batch.length;
+      await writeTransaction(db, (trx) => trx.insertInto('units').values(batch).execute());
+    };
+    for (const unit of units) {
+      rows.push({
+        job_id: jobId,
+        kernel: unit.kernel,
+        kernel_version: unit.version,
+        params: JSON.stringify(unit.params),
+        credit: creditFor(unit.operations),
+        state: 'ready',
+        lease_deadline: null,
+        current_lease: null,
+        errors: 0,
+        created_at: now,
+      });
+      if (rows.length === kInsertBatch) await flush();
     }
+    if (rows.length > 0) await flush();
     if (made !== count) throw new Error(`the job made ${made} units, not the ${count} it announced`);
     const [activated] = await writeTransaction(db, (trx) =>
       trx.updateTable('jobs').set({ status: 'active' }).where('id', '=', jobId).where('status', '=', 'preparing').execute(),
