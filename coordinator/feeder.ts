@@ -31,6 +31,9 @@ export type LeaseOutcome = { lease: Lease; retryAfterMs?: undefined } | { lease:
 
 type Trx = Transaction<Database>;
 
+/** The states of a lease that holds a replica of its unit: out now, waiting for a quorum, or accepted. */
+const kLiveLeaseStates = ['open', 'pending', 'validated'] as const;
+
 /** How long an owner with `maxInProgress` leases open waits before asking again. */
 const kBusyRetryMs = 5000;
 /** How long an owner on probation waits when no canary is to be had. */
@@ -118,7 +121,7 @@ async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, 
       // The owner's standing is read once: the quorum of each unit it is first out on depends on it.
       const host = trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
       const ids = units.map((unit) => unit.id);
-      const { rows: live } = await runPrepared(trx, 'live-leases-of-units', { ids, states: ['open', 'pending', 'validated'] as const }, (values) =>
+      const { rows: live } = await runPrepared(trx, 'live-leases-of-units', { ids, states: kLiveLeaseStates }, (values) =>
         trx.selectFrom('leases').select(['unit_id', 'state', 'deadline']).where('unit_id', 'in', values.ids).where('state', 'in', values.states),
       );
       const overdue = (lease: (typeof live)[number]) => lease.state === 'open' && lease.deadline < now;
@@ -185,7 +188,7 @@ async function freeUnits(trx: Trx, options: LeaseOptions, count: number, dialect
       now,
       expired: 'expired' as const,
       open: 'open' as const,
-      sameAddress: ['open', 'pending', 'validated'] as const,
+      sameAddress: kLiveLeaseStates,
     },
     count,
   };
