@@ -67,6 +67,8 @@ const config: CoordinatorConfig = {
   verifyingContract: zeroAddress,
   // Units here take milliseconds, so a lease held by a client that never answers runs out soon.
   leaseMs: 10_000,
+  // The simulation counts what validation costs on the coordinator's own thread.
+  validationThreads: 0,
   logLevel: 'silent',
   rateLimitPerMinute: 100_000_000,
   bodyLimitBytes: 4 * 1024 * 1024,

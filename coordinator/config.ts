@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { type Address, getAddress, isAddress, zeroAddress } from 'viem';
 import { parseFrameAncestors } from './embed-headers.ts';
@@ -34,6 +35,8 @@ export interface CoordinatorConfig {
   rpcUrl?: string;
   /** How long a lease lasts before its unit is reissued. */
   leaseMs: number;
+  /** Worker threads that validate results (SURGE_VALIDATION_THREADS); 0 validates on the event loop. */
+  validationThreads: number;
   /** Keeps a demo job with work in it; undefined turns the demo off. */
   demo?: DemoJobConfig;
   logLevel: string;
@@ -51,6 +54,16 @@ export interface CoordinatorConfig {
   rewards?: RewardsConfig;
   /** Replication, reputation, canaries and the credit cap; defaults in trust-config.ts. */
   trust?: Partial<TrustConfig>;
+}
+
+/** The most validation threads a coordinator starts; more would only hold memory. */
+const kMaxValidationThreads = 64;
+
+/** SURGE_VALIDATION_THREADS, or by default one thread per core but the event loop's, from 1 to 4. */
+function validationThreads(env: NodeJS.ProcessEnv): number {
+  const threads = integer('SURGE_VALIDATION_THREADS', Math.max(1, Math.min(4, availableParallelism() - 1)), env);
+  if (threads > kMaxValidationThreads) throw new Error(`SURGE_VALIDATION_THREADS must be at most ${kMaxValidationThreads}, not ${threads}`);
+  return threads;
 }
 
 function integer(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -97,6 +110,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
     verifyingContract: getAddress(contract),
     ...(env.SURGE_RPC_URL ? { rpcUrl: env.SURGE_RPC_URL } : {}),
     leaseMs: integer('SURGE_LEASE_SECONDS', 300, env) * 1000,
+    validationThreads: validationThreads(env),
     ...(env.SURGE_DEMO === '0' ? {} : { demo: { size: 2048, block: 512, k: 8192 } }),
     logLevel: env.LOG_LEVEL ?? 'info',
     rateLimitPerMinute: integer('SURGE_RATE_LIMIT', 6000, env),

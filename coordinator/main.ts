@@ -5,6 +5,7 @@ import { openDatabase } from './db/database.ts';
 import { loadOrCreateRequesterToken } from './requester-token.ts';
 import { nativeSecp256k1 } from './secp256k1.ts';
 import { buildServer } from './server.ts';
+import { ValidationThreads } from './validators/validation-threads.ts';
 import { abandonPreparingJobs, ensureDemoWork } from './work-generator.ts';
 
 /** `npm start`: the coordinator with its embedded SQLite database, the page, and a demo job. */
@@ -29,7 +30,8 @@ async function main(): Promise<void> {
         return undefined;
       })
     : undefined;
-  const app = await buildServer({ config, db, coordinator, ...(rewards ? { rewards: rewards.chain } : {}) });
+  const validator = config.validationThreads > 0 ? new ValidationThreads(config.validationThreads) : undefined;
+  const app = await buildServer({ config, db, coordinator, ...(rewards ? { rewards: rewards.chain } : {}), ...(validator ? { validator } : {}) });
   rewards?.startSettler(app.log);
   if (!nativeSecp256k1)
     app.log.warn("libsecp256k1 (the secp256k1 package's addon) did not load on this platform: signatures are checked in JavaScript, about 30 times slower");
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
     clearInterval(abandoning);
     app.log.info({ signal }, 'shutting down');
     await app.close();
+    await validator?.close();
     await rewards?.stop();
     await db.destroy();
     process.exit(0);

@@ -24,7 +24,7 @@ import {
 } from './result-intake.ts';
 import { recoverSigner } from './secp256k1.ts';
 import { defaultTrustConfig } from './trust-config.ts';
-import { validateOutput } from './validators/validate-output.ts';
+import { inlineValidator } from './validators/validation-threads.ts';
 import type { Verdict } from './validators/verdict.ts';
 
 /** The results-table key of one result in a batch: keccak256(batch digest ‖ lease). */
@@ -101,15 +101,18 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
 
   const leases = new Map((await leasesForResults(reader, leaseIds)).map((lease) => [lease.id, lease]));
   const verdicts: BatchVerdict[] = new Array(body.results.length);
-  const checked: Checked[] = [];
+  const prechecked: Prechecked[] = [];
   for (const [index, result] of body.results.entries()) {
     try {
-      checked.push(await checkResult(index, result, leases.get(leaseIds[index]!), session, context.random));
+      prechecked.push(precheckResult(index, result, leases.get(leaseIds[index]!), session));
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
       verdicts[index] = rejected(result.lease, error);
     }
   }
+  const checked = await validateResults(prechecked, context, (index, error) => {
+    verdicts[index] = rejected(body.results[index]!.lease, error);
+  });
 
   // Units in id order, so two processes judging overlapping batches on PostgreSQL lock them in one order.
   checked.sort((a, b) => a.lease.unit_id - b.lease.unit_id);
@@ -190,14 +193,14 @@ async function assertBatchSession(db: Db, receipt: WorkBatchReceipt, now: number
   await assertSeqUnused(db, session, receipt);
 }
 
-/** Checks one result against its lease and validates its output, with no transaction; an HttpError rejects it. */
-async function checkResult(
-  index: number,
-  result: ResultBatchRequest['results'][number],
-  lease: LeaseForResult | undefined,
-  session: string,
-  random: (() => number) | undefined,
-): Promise<Checked> {
+/** A result that passed the checks against its lease; a canary's verdict is already known from its hash. */
+interface Prechecked extends Omit<Checked, 'verdict'> {
+  spec: WorkSpec;
+  verdict: Verdict | undefined;
+}
+
+/** Checks one result against its lease, with no transaction and before validating its output; an HttpError rejects it. */
+function precheckResult(index: number, result: ResultBatchRequest['results'][number], lease: LeaseForResult | undefined, session: string): Prechecked {
   const field = `results.${index}`;
   if (!lease) throw new HttpError(404, errorCodes.leaseUnknown, `No lease ${result.lease} was issued here.`, `${field}.lease`);
   if (lease.session !== session) {
@@ -213,24 +216,53 @@ async function checkResult(
   }
   const spec = unitSpecFor(lease, output, `${field}.output`);
   // A canary's answer is known: its hash decides. Any other result gets its kernel's cheap check.
-  if (lease.canary === 1) {
-    const verdict: Verdict =
-      resultHash === lease.expectedHash ? { valid: true } : { valid: false, reason: 'the output differs from the verified answer for this unit' };
-    return { index, lease, output, resultHash, verdict };
-  }
-  try {
-    return { index, lease, output, resultHash, verdict: await validateOutput(spec, output, random) };
-  } catch (error) {
-    if (error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_')) {
-      throw new HttpError(
+  const verdict: Verdict | undefined =
+    lease.canary !== 1
+      ? undefined
+      : resultHash === lease.expectedHash
+        ? { valid: true }
+        : { valid: false, reason: 'the output differs from the verified answer for this unit' };
+  return { index, lease, output, resultHash, spec, verdict };
+}
+
+/**
+ * Validates the outputs of a batch's results in one request to the validator (on validation
+ * threads in a running coordinator). A result whose unit's inputs cannot be read now is
+ * rejected through `reject` with a 503 (it is sent again later); any other failure of a check
+ * fails the batch, before anything of it is written.
+ */
+async function validateResults(
+  prechecked: readonly Prechecked[],
+  context: IntakeContext,
+  reject: (index: number, error: HttpError) => void,
+): Promise<Checked[]> {
+  const unknown = prechecked.filter((item) => item.verdict === undefined);
+  const outcomes = await (context.validator ?? inlineValidator()).validate(unknown.map(({ spec, output }) => ({ spec, output })));
+  const verdicts = new Map<Prechecked, Verdict>();
+  for (const [i, item] of unknown.entries()) {
+    const outcome = outcomes[i]!;
+    if (!('error' in outcome)) {
+      verdicts.set(item, outcome.verdict);
+      context.metrics?.validationSeconds.observe({ kernel: item.spec.kernel }, outcome.seconds);
+      continue;
+    }
+    const { error } = outcome;
+    if (!(error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_'))) throw error;
+    reject(
+      item.index,
+      new HttpError(
         503,
         errorCodes.inputUnavailable,
         `The coordinator cannot read this unit's inputs right now (${error.shortMessage}); send the result again later in a new batch.`,
-        `${field}.output`,
-      );
-    }
-    throw error;
+        `results.${item.index}.output`,
+      ),
+    );
   }
+  return prechecked.flatMap((item) => {
+    const verdict = item.verdict ?? verdicts.get(item);
+    const { index, lease, output, resultHash } = item;
+    return verdict ? [{ index, lease, output, resultHash, verdict }] : [];
+  });
 }
 
 function verdictOf(lease: string, outcome: Judged | { repeat: StoredResult }): BatchVerdict {

@@ -20,7 +20,7 @@ import { recordInvalid, recordValid } from './reputation.ts';
 import { recoverSigner } from './secp256k1.ts';
 import { refreshUnit } from './transitioner.ts';
 import { defaultTrustConfig, type TrustConfig } from './trust-config.ts';
-import { validateOutput } from './validators/validate-output.ts';
+import { inlineValidator, type Validator } from './validators/validation-threads.ts';
 import type { Verdict } from './validators/verdict.ts';
 
 export interface IntakeContext {
@@ -30,8 +30,16 @@ export interface IntakeContext {
   coordinator: PrivateKeyAccount;
   now: number;
   trust?: TrustConfig;
-  /** The validators' randomness; the coordinator's own secure draws unless a test fixes it. */
-  random?: () => number;
+  /** Where outputs are validated: validation threads in a running coordinator; on this thread, with secure draws, when unset. */
+  validator?: Validator;
+}
+
+/** One output's verdict from the context's validator (timed into the metrics); a check that throws goes to `failed`. */
+async function validateOne(context: IntakeContext, spec: WorkSpec, output: Uint8Array, failed: (error: unknown) => Promise<Verdict>): Promise<Verdict> {
+  const outcome = (await (context.validator ?? inlineValidator()).validate([{ spec, output }]))[0]!;
+  if ('error' in outcome) return failed(outcome.error);
+  context.metrics?.validationSeconds.observe({ kernel: spec.kernel }, outcome.seconds);
+  return outcome.verdict;
 }
 
 /** After this many invalid results (from as many owners) a unit is failed rather than reissued. */
@@ -133,16 +141,11 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   const resultHash = receipt.resultHash.toLowerCase();
   const canary = lease.canary === 1;
   // A canary's answer is known: its hash decides. Any other result gets its kernel's cheap check.
-  // Timed while it runs synchronously (all of it, unless it reads data inputs): a timer across
-  // the await would also count the other requests the event loop serves meanwhile.
-  const validationStarted = performance.now();
-  const checking = canary ? undefined : validateOutput(spec, output, context.random);
-  context.metrics?.validationSeconds.observe({ kernel: spec.kernel }, (performance.now() - validationStarted) / 1000);
   const verdict: Verdict = canary
     ? resultHash === lease.expectedHash
       ? { valid: true }
       : { valid: false, reason: 'the output differs from the verified answer for this unit' }
-    : await checking!.catch(async (error: unknown): Promise<Verdict> => {
+    : await validateOne(context, spec, output, async (error) => {
         // The unit's data inputs could not be read here (a URL down, or its bytes changed): that is
         // no fault of the contributor's, so the result waits in their outbox and comes back later.
         if (error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_')) {

@@ -58,6 +58,7 @@ import { activeSession, registerSession, revokeSession } from './sessions.ts';
 import { registerRewardsRoutes } from './settlement/rewards-routes.ts';
 import { SignatureVerifier } from './signature-verifier.ts';
 import { trustConfig } from './trust-config.ts';
+import { inlineValidator, type Validator } from './validators/validation-threads.ts';
 import { ensureDemoWork } from './work-generator.ts';
 
 export interface ServerDeps {
@@ -68,8 +69,10 @@ export interface ServerDeps {
   now?: () => number;
   /** Where rewards are paid; undefined when the coordinator pays none. */
   rewards?: RewardsInfo;
-  /** Randomness for the feeder's draws and the validators' samples; tests fix it. */
+  /** Randomness for the feeder's draws and the validators' samples; tests fix it (and then validate on this thread). */
   random?: () => number;
+  /** Where results are validated (main.ts starts validation threads); on this thread when unset. */
+  validator?: Validator;
 }
 
 const errorResponses = {
@@ -112,6 +115,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   };
   const domain: ReceiptDomain = { name: 'Surge', version: '1', chainId: config.chainId, verifyingContract: config.verifyingContract };
   // Contract wallets need a chain to check grants: the configured one, else the local rewards chain.
+  const validator = deps.random ? inlineValidator(deps.random) : (deps.validator ?? inlineValidator());
   const verifier = new SignatureVerifier(config.rpcUrl ?? deps.rewards?.rpcUrl);
 
   const metrics = new CoordinatorMetrics();
@@ -311,7 +315,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       // Counted against the session and owner the lease was issued to, not what the body claims.
       const holder = await db.selectFrom('leases').select(['session', 'owner']).where('id', '=', request.body.lease.toLowerCase()).executeTakeFirst();
       if (holder) limit(reply, holder.session, holder.owner);
-      return acceptResult(request.body, { db, domain, coordinator, metrics, now: now(), trust, ...(deps.random ? { random: deps.random } : {}) });
+      return acceptResult(request.body, { db, domain, coordinator, metrics, now: now(), trust, validator });
     },
   );
 
@@ -327,7 +331,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         )
       ).rows;
       if (holder) limit(reply, holder.address, holder.owner);
-      return acceptResultBatch(request.body, { db, domain, coordinator, metrics, now: now(), trust, ...(deps.random ? { random: deps.random } : {}) });
+      return acceptResultBatch(request.body, { db, domain, coordinator, metrics, now: now(), trust, validator });
     },
   );
 

@@ -23,3 +23,33 @@ export async function validateOutput(spec: WorkSpec, output: Uint8Array, random:
       return validatePrimes(spec.params, output, random);
   }
 }
+
+/** One output to validate against its unit. */
+export interface ValidationTask {
+  spec: WorkSpec;
+  output: Uint8Array;
+}
+
+/** A task's verdict and the seconds its check took, or the error the check threw (such as an input it could not read). */
+export type ValidationOutcome = { verdict: Verdict; seconds: number } | { error: unknown };
+
+/**
+ * Validates tasks one after another on this thread. A check that throws does not stop the
+ * others: its outcome carries the error. Each is timed while it runs synchronously (all of
+ * it, unless it reads data inputs): a timer across the await would also count whatever else
+ * the thread ran meanwhile.
+ */
+export async function validateTasks(tasks: readonly ValidationTask[], random: () => number = sharedSecureUniforms): Promise<ValidationOutcome[]> {
+  const outcomes: ValidationOutcome[] = [];
+  for (const { spec, output } of tasks) {
+    try {
+      const started = performance.now();
+      const checking = validateOutput(spec, output, random);
+      const seconds = (performance.now() - started) / 1000;
+      outcomes.push({ verdict: await checking, seconds });
+    } catch (error) {
+      outcomes.push({ error });
+    }
+  }
+  return outcomes;
+}

@@ -17,6 +17,7 @@ export const kOtherRequesterToken = 'other-requester-token';
 
 import { type Db, openDatabase } from '../../coordinator/db/database.ts';
 import { buildServer, type ServerDeps } from '../../coordinator/server.ts';
+import { ValidationThreads } from '../../coordinator/validators/validation-threads.ts';
 
 export interface TestCoordinator {
   app: FastifyInstance;
@@ -84,6 +85,8 @@ export async function startTestCoordinator(
     chainId: 31337,
     verifyingContract: zeroAddress,
     leaseMs: 60_000,
+    // Checks on the test's own thread unless a test asks for validation threads.
+    validationThreads: 0,
     demo: { size: 32, block: 16, k: 24 },
     logLevel: 'silent',
     rateLimitPerMinute: 100_000,
@@ -94,7 +97,15 @@ export async function startTestCoordinator(
   };
   const db = await openDatabase(config.database);
   const clock = { now: Date.now() };
-  const app = await buildServer({ config, db, coordinator: fastSigningAccount(config.coordinatorKey as Hex), now: () => clock.now, ...extra });
+  const validator = config.validationThreads > 0 ? new ValidationThreads(config.validationThreads) : undefined;
+  const app = await buildServer({
+    config,
+    db,
+    coordinator: fastSigningAccount(config.coordinatorKey as Hex),
+    now: () => clock.now,
+    ...(validator ? { validator } : {}),
+    ...extra,
+  });
   return {
     app,
     db,
@@ -107,6 +118,7 @@ export async function startTestCoordinator(
     },
     async close() {
       await app.close();
+      await validator?.close();
       await db.destroy();
       await postgres?.drop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { KernelError } from '../../src/errors/kernel-error.ts';
+import { matmulInputA, matmulInputB } from '../../src/kernels/matmul.ts';
+import { matmulU32Reference } from '../../src/kernels/matmul-u32.ts';
+import { primesReference } from '../../src/kernels/primes.ts';
+import type { MatmulParams, PrimesParams } from '../../src/protocol/schemas.ts';
+import type { ValidationOutcome, ValidationTask } from './validate-output.ts';
+import { inlineValidator, ValidationThreads } from './validation-threads.ts';
+
+/** One-block units, so the validator recomputes all of each and a wrong count is caught whatever it draws. */
+const primesUnit = (lo: number): PrimesParams => ({ lo, hi: lo + 1024, blockSize: 1024 });
+const matmul: MatmulParams = { seed: '0x0000000000c0ffee', m: 9, n: 11, k: 20, rowOffset: 0, colOffset: 4 };
+
+function primesTask(lo: number, delta = 0): ValidationTask {
+  const output = primesReference(primesUnit(lo));
+  const view = new DataView(output.buffer);
+  view.setUint32(0, view.getUint32(0, true) + delta, true);
+  // A view into a larger buffer, as Buffer.from(base64) gives: only its own bytes may count.
+  const padded = new Uint8Array(output.byteLength + 24);
+  padded.set(output, 16);
+  return { spec: { kernel: 'primes', params: primesUnit(lo) }, output: padded.subarray(16, 16 + output.byteLength) };
+}
+
+function matmulTask(flip: boolean): ValidationTask {
+  const c = matmulU32Reference(matmulInputA(matmul, 'u32'), matmulInputB(matmul, 'u32'), matmul.m, matmul.n, matmul.k);
+  if (flip) c[17]! ^= 1 << 9;
+  return { spec: { kernel: 'matmul-u32', params: matmul }, output: new Uint8Array(c.buffer) };
+}
+
+const verdicts = (outcomes: ValidationOutcome[]) => outcomes.map((outcome) => ('error' in outcome ? outcome.error : outcome.verdict));
+
+describe('validation threads', () => {
+  let threads: ValidationThreads | undefined;
+  afterEach(async () => {
+    await threads?.close();
+    threads = undefined;
+  });
+
+  it('give every task the verdict the event loop gives, in order, with its time', async () => {
+    threads = new ValidationThreads(2);
+    const tasks = [primesTask(1e9), primesTask(1e9 + 1024, 1), matmulTask(false), matmulTask(true), primesTask(2 ** 40, -1), primesTask(7 * 1024)];
+    const [onThreads, inline] = await Promise.all([threads.validate(tasks), inlineValidator().validate(tasks)]);
+    expect(verdicts(onThreads)).toEqual(verdicts(inline));
+    expect(verdicts(onThreads).map((verdict) => (verdict as { valid: boolean }).valid)).toEqual([true, false, true, false, false, true]);
+    expect(verdicts(onThreads)[1]).toEqual({ valid: false, reason: expect.stringContaining('block 0 ([1000001024, 1000002048)) claims') });
+    for (const outcome of onThreads) expect('seconds' in outcome && outcome.seconds >= 0).toBe(true);
+  });
+
+  it('spread concurrent requests over the threads and answer each its own', async () => {
+    threads = new ValidationThreads(2);
+    const requests = Array.from({ length: 12 }, (_, i) => [primesTask(1e9 + i * 1024, i % 3 === 0 ? 2 : 0)]);
+    const answers = await Promise.all(requests.map((tasks) => threads!.validate(tasks)));
+    expect(answers.map((outcomes) => (verdicts(outcomes)[0] as { valid: boolean }).valid)).toEqual(requests.map((_, i) => i % 3 !== 0));
+  });
+
+  it("return a check's error as its outcome, a KernelError with its code, and go on with the others", async () => {
+    threads = new ValidationThreads(1);
+    const unreachable: MatmulParams = {
+      ...matmul,
+      inputs: {
+        a: { url: 'http://127.0.0.1:9/a.bin', sha256: '0'.repeat(64) },
+        b: { url: 'http://127.0.0.1:9/b.bin', sha256: '0'.repeat(64) },
+      },
+    };
+    const outcomes = await threads.validate([{ spec: { kernel: 'matmul-u32', params: unreachable }, output: matmulTask(false).output }, primesTask(1e9)]);
+    const error = 'error' in outcomes[0]! ? outcomes[0].error : undefined;
+    expect(error).toBeInstanceOf(KernelError);
+    expect((error as KernelError).code).toBe('SURGE_E_KERNEL_INPUT_FETCH');
+    expect((error as KernelError).shortMessage).toContain('http://127.0.0.1:9/a.bin could not be fetched');
+    expect(verdicts(outcomes)[1]).toEqual({ valid: true });
+  });
+
+  it('fail the validations a dying thread held, start another, and refuse work once closed', async () => {
+    threads = new ValidationThreads(1, new URL('../../test/fixtures/crashing-validation-worker.ts', import.meta.url));
+    const crashing = primesTask(0);
+    (crashing.spec.params as PrimesParams & { crash?: boolean }).crash = true;
+    await expect(threads.validate([primesTask(1e9), crashing])).rejects.toThrow(
+      /a validation thread stopped \(crashed on purpose\); the results it held were not judged/,
+    );
+    expect(verdicts(await threads.validate([primesTask(1e9)]))).toEqual([{ valid: true }]);
+    await threads.close();
+    await expect(threads.validate([primesTask(1e9)])).rejects.toThrow('the validation threads are closed');
+  });
+});
