@@ -1,8 +1,6 @@
-import { type Hex, hashTypedData, type PrivateKeyAccount } from 'viem';
+import type { Hex, PrivateKeyAccount } from 'viem';
 import {
-  batchReceiptMessage,
   type ReceiptDomain,
-  receiptMessage,
   type WorkBatchReceipt,
   type WorkReceipt,
   workBatchReceiptPrimaryType,
@@ -10,23 +8,31 @@ import {
   workReceiptPrimaryType,
   workReceiptTypes,
 } from '../src/protocol/receipt.ts';
+import { staticStructDigest } from './typed-data-digest.ts';
 
-function typedData(domain: ReceiptDomain, receipt: WorkReceipt) {
-  return { domain, types: workReceiptTypes, primaryType: workReceiptPrimaryType, message: receiptMessage(receipt) } as const;
+/** Each domain's digest functions, made once (a coordinator has one domain). */
+const digesters = new WeakMap<ReceiptDomain, { receipt: (message: Record<string, unknown>) => Hex; batch: (message: Record<string, unknown>) => Hex }>();
+
+function digestersOf(domain: ReceiptDomain) {
+  let made = digesters.get(domain);
+  if (!made) {
+    made = {
+      receipt: staticStructDigest(domain, workReceiptPrimaryType, workReceiptTypes.WorkReceipt),
+      batch: staticStructDigest(domain, workBatchReceiptPrimaryType, workBatchReceiptTypes.WorkBatchReceipt),
+    };
+    digesters.set(domain, made);
+  }
+  return made;
 }
 
 /** The EIP-712 digest of a receipt under this coordinator's domain: the key of duplicates. */
 export function receiptDigest(domain: ReceiptDomain, receipt: WorkReceipt): Hex {
-  return hashTypedData(typedData(domain, receipt));
-}
-
-function batchTypedData(domain: ReceiptDomain, receipt: WorkBatchReceipt) {
-  return { domain, types: workBatchReceiptTypes, primaryType: workBatchReceiptPrimaryType, message: batchReceiptMessage(receipt) } as const;
+  return digestersOf(domain).receipt({ ...receipt });
 }
 
 /** The EIP-712 digest of a batch receipt under this coordinator's domain: the key of resent batches. */
 export function batchReceiptDigest(domain: ReceiptDomain, receipt: WorkBatchReceipt): Hex {
-  return hashTypedData(batchTypedData(domain, receipt));
+  return digestersOf(domain).batch({ ...receipt });
 }
 
 /** The coordinator's countersignature: its key signs the receipt's digest, as proof of validated work. */

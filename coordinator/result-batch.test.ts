@@ -109,6 +109,22 @@ describe.each(testDatabases)('result batches on $name', ({ name: database, skip 
     expect(await credit(who)).toMatchObject({ validatedResults: 4, credit: String(total) });
   });
 
+  it('takes a receipt whose addresses are written in any case of their letters', async () => {
+    await start({ replication: 'off' });
+    const who = await registerContributor(coordinator.app);
+    const leases = await leaseMany(who, 2);
+    const body = await batch(
+      who,
+      leases.map((lease) => ({ lease, output: correct(lease) })),
+      0,
+    );
+    // Upper case breaks the EIP-55 checksum of a mixed-case address; the bytes, and so the signature, are the same.
+    const shouted = (address: string) => `0x${address.slice(2).toUpperCase()}`;
+    const answer = await send({ ...body, receipt: { ...body.receipt, owner: shouted(body.receipt.owner), session: shouted(body.receipt.session) } });
+    expect(answer.statusCode).toBe(200);
+    expect((answer.json() as ResultBatchResponse).results.map((r) => r.status)).toEqual(['validated', 'validated']);
+  });
+
   it("pays a batch up to its owner's credit cap, in unit order, and assembles every unit into the job's output", async () => {
     // Room for two and a half units this epoch (every unit of the job is the same size).
     const perUnit = await unitCredit();
