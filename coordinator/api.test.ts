@@ -1,10 +1,12 @@
+import { FormatRegistry } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { type Hex, hashTypedData, keccak256 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { matmulInputA, matmulInputB } from '../src/kernels/matmul.ts';
 import { matmulF32Reference } from '../src/kernels/matmul-f32.ts';
 import { type ReceiptDomain, receiptMessage, workReceiptPrimaryType, workReceiptTypes } from '../src/protocol/receipt.ts';
-import type { InfoResponse, Lease, ResultRequest } from '../src/protocol/schemas.ts';
+import { type InfoResponse, type Lease, LeaseResponseSchema, type ResultRequest } from '../src/protocol/schemas.ts';
 import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
 import { sessionGrantMessage } from '../src/wallet/session-grant.ts';
 import { registerContributor, type TestContributor } from '../test/helpers/contributor.ts';
@@ -68,6 +70,23 @@ describe.each(testDatabases)('on $name', ({ name: database, skip }) => {
       expect(info.domain).toMatchObject({ name: 'Surge', version: '1', chainId: 31337 });
       expect(info.kernels).toContainEqual({ name: 'matmul-f32', version: 1, backends: ['webgpu', 'wasm'] });
       expect(info.kernels).toContainEqual({ name: 'matmul-u32', version: 1, backends: ['webgpu', 'wasm'] });
+    });
+  });
+
+  describe('POST /v1/leases', () => {
+    it('answers leases that fit LeaseResponseSchema, alone and batched, with no field the schema lacks', async () => {
+      FormatRegistry.Set('date-time', (value) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(value) && !Number.isNaN(Date.parse(value)));
+      const who = await contributor();
+      const single = (await post('/v1/leases', { session: who.session.address, backends: ['wasm'] })).json();
+      const batched = (await post('/v1/leases', { session: who.session.address, backends: ['wasm'], count: 3 })).json();
+      const fields = ['deadline', 'id', 'jobId', 'jobName', 'jobPurpose', 'kernel', 'kernelVersion', 'params', 'unitId', 'units'];
+      for (const answer of [single, batched]) {
+        expect([...Value.Errors(LeaseResponseSchema, answer)].map((error) => `${error.path}: ${error.message}`)).toEqual([]);
+        for (const lease of [answer.lease, ...(answer.leases ?? [])]) expect(Object.keys(lease).sort()).toEqual(fields);
+      }
+      expect(batched.leases).toHaveLength(3);
+      expect(batched.lease).toEqual(batched.leases[0]);
+      expect(Object.keys(single).sort()).toEqual(['lease', 'retryAfterMs']);
     });
   });
 
