@@ -209,17 +209,21 @@ async function freeUnits(trx: Trx, options: LeaseOptions, count: number, dialect
       .where((eb) => eb.not(eb.exists(replicasOfThisHost(eb, f.host))))
       .limit(f.count)
       .$if(postgres, (q) => q.forUpdate(['units']).skipLocked());
-  // Overdue leases are few: one query over every job, by the (state, lease_deadline) index.
-  const { rows: overdue } = await runPrepared(trx, 'overdue-units', { ...filters, leased: 'leased' as const }, (f) =>
-    candidates(
-      unitsOfActiveJobs(f)
-        .where('units.state', '=', f.leased)
-        .where('units.lease_deadline', '<', f.host.now)
-        .orderBy('jobs.priority', 'desc')
-        .orderBy('units.id'),
-      f,
-    ),
-  );
+  // Overdue leases are few: one query over every job, by the (state, lease_deadline) index. Most of
+  // the time there are none, which the index's first leased entry says for a fraction of the
+  // query's cost (a sixth of a lease's SQL time went to finding nothing).
+  const { rows: overdue } = !(await anyLeaseOverdue(trx, now))
+    ? { rows: [] }
+    : await runPrepared(trx, 'overdue-units', { ...filters, leased: 'leased' as const }, (f) =>
+        candidates(
+          unitsOfActiveJobs(f)
+            .where('units.state', '=', f.leased)
+            .where('units.lease_deadline', '<', f.host.now)
+            .orderBy('jobs.priority', 'desc')
+            .orderBy('units.id'),
+          f,
+        ),
+      );
   const { rows: jobs } = await runPrepared(trx, 'active-jobs', { active: 'active' as const }, (values) =>
     trx.selectFrom('jobs').select(['id', 'priority']).where('status', '=', values.active).orderBy('priority', 'desc').orderBy('id'),
   );
@@ -233,6 +237,18 @@ async function freeUnits(trx: Trx, options: LeaseOptions, count: number, dialect
     ready.push(...rows);
   }
   return [...overdue, ...ready].sort((a, b) => b.priority - a.priority || a.id - b.id).slice(0, count);
+}
+
+/** Whether any leased unit's deadline has passed: the earliest deadline of a leased unit, by the (state, lease_deadline) index. */
+async function anyLeaseOverdue(trx: Trx, now: number): Promise<boolean> {
+  const { rows } = await runPrepared(trx, 'earliest-lease-deadline', { leased: 'leased' as const }, (values) =>
+    trx
+      .selectFrom('units')
+      .select((eb) => eb.fn.min('lease_deadline').as('earliest'))
+      .where('state', '=', values.leased),
+  );
+  const earliest = rows[0]?.earliest;
+  return earliest !== null && earliest !== undefined && Number(earliest) < now;
 }
 
 /** A canary this owner has not had yet, from an active job and a kernel it runs. */
