@@ -7,7 +7,7 @@ import { runPrepared } from './db/run-prepared.ts';
 import type { Database } from './db/schema.ts';
 import { textPerRow } from './db/text-per-row.ts';
 import { HttpError } from './http-error.ts';
-import { assertLeaseOpen, type Judged, judgeResult, type LeaseForResult, type StoredResult } from './result-intake.ts';
+import { assertLeaseOpen, type Judged, judgeResult, type LeaseFacts, type StoredResult } from './result-intake.ts';
 import type { TrustConfig } from './trust-config.ts';
 import type { Verdict } from './validators/verdict.ts';
 
@@ -16,7 +16,7 @@ type Trx = Transaction<Database>;
 /** One result of a batch whose receipt entry, lease and output passed the checks that need no transaction. */
 export interface BatchItem {
   index: number;
-  lease: LeaseForResult;
+  lease: LeaseFacts;
   /** The results-table key of this result (see batchItemDigest). */
   digest: Hex;
   resultHash: string;

@@ -7,6 +7,7 @@ import { writeTransaction } from './db/group-commit.ts';
 import { runPrepared } from './db/run-prepared.ts';
 import type { Database } from './db/schema.ts';
 import { textPerRow } from './db/text-per-row.ts';
+import { issuedLeasesOf } from './issued-leases.ts';
 import { countLease, hostStanding, untilNextDay, wantsReplica } from './reputation.ts';
 import { expireOverdueLeases, refreshUnit } from './transitioner.ts';
 import { defaultTrustConfig, type TrustConfig } from './trust-config.ts';
@@ -113,11 +114,11 @@ const leaseColumns = [
 async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, random: () => number, count: number): Promise<Lease[]> {
   const { owner, now } = options;
   if (count <= 0) return [];
-  return writeTransaction(
+  const { leases, units } = await writeTransaction(
     db,
     async (trx) => {
       const units = await freeUnits(trx, options, count, dialectOf(db));
-      if (units.length === 0) return [];
+      if (units.length === 0) return { leases: [], units };
       // The owner's standing is read once: the quorum of each unit it is first out on depends on it.
       const host = trust.replication === 'adaptive' ? await hostStanding(trx, owner, now, trust) : undefined;
       const ids = units.map((unit) => unit.id);
@@ -158,10 +159,26 @@ async function leaseReplicas(db: Db, options: LeaseOptions, trust: TrustConfig, 
             .where('id', 'in', values.ids),
         );
       }
-      return leases;
+      return { leases, units };
     },
     { urgent: true },
   );
+  // Committed: the results that come back for these leases need not read them again (issued-leases.ts).
+  issuedLeasesOf(db).remember(
+    units.map((unit, i) => ({
+      id: leases[i]!.id,
+      unit_id: unit.id,
+      session: options.session,
+      owner,
+      kernel: unit.kernel,
+      params: unit.params,
+      credit: unit.credit,
+      job_id: unit.jobId,
+      canary: 0,
+      expectedHash: null,
+    })),
+  );
+  return leases;
 }
 
 /**

@@ -9,6 +9,7 @@ import { type Db, dialectOf, readerOf } from './db/database.ts';
 import { writeTransaction } from './db/group-commit.ts';
 import { runPrepared } from './db/run-prepared.ts';
 import { HttpError } from './http-error.ts';
+import { issuedLeasesOf } from './issued-leases.ts';
 import { fastKeccak256 } from './keccak.ts';
 import { batchReceiptDigest, countersign, nonCanonicalSignature } from './receipts.ts';
 import {
@@ -17,7 +18,7 @@ import {
   badSignature,
   type IntakeContext,
   type Judged,
-  type LeaseForResult,
+  type LeaseFacts,
   leasesForResults,
   type StoredResult,
   unitSpecFor,
@@ -44,7 +45,7 @@ function rejected(lease: string, error: HttpError): BatchVerdict {
 /** A result whose receipt entry, lease and output passed every check that needs no transaction. */
 interface Checked {
   index: number;
-  lease: LeaseForResult;
+  lease: LeaseFacts;
   output: Uint8Array;
   resultHash: string;
   verdict: Verdict;
@@ -99,7 +100,11 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   if (previous) return repeatBatch(reader, digest, previous);
   await assertBatchSession(reader, receipt, now);
 
-  const leases = new Map((await leasesForResults(reader, leaseIds)).map((lease) => [lease.id, lease]));
+  // The leases this process issued are known; others are read (issued-leases.ts).
+  const issued = issuedLeasesOf(db);
+  const { known, unknown } = issued.recall(leaseIds);
+  const leases = new Map<string, LeaseFacts>(known.map((lease) => [lease.id, lease]));
+  if (unknown.length > 0) for (const lease of await leasesForResults(reader, unknown)) leases.set(lease.id, lease);
   const verdicts: BatchVerdict[] = new Array(body.results.length);
   const prechecked: Prechecked[] = [];
   for (const [index, result] of body.results.entries()) {
@@ -158,6 +163,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
     await addUnitsDone(trx, unitsDone, closing);
     return { countersignature };
   });
+  issued.forget(leaseIds);
   if (stored.repeat) return stored.repeat;
 
   for (const item of checked) {
@@ -200,7 +206,7 @@ interface Prechecked extends Omit<Checked, 'verdict'> {
 }
 
 /** Checks one result against its lease, with no transaction and before validating its output; an HttpError rejects it. */
-function precheckResult(index: number, result: ResultBatchRequest['results'][number], lease: LeaseForResult | undefined, session: string): Prechecked {
+function precheckResult(index: number, result: ResultBatchRequest['results'][number], lease: LeaseFacts | undefined, session: string): Prechecked {
   const field = `results.${index}`;
   if (!lease) throw new HttpError(404, errorCodes.leaseUnknown, `No lease ${result.lease} was issued here.`, `${field}.lease`);
   if (lease.session !== session) {

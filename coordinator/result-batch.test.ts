@@ -8,6 +8,7 @@ import { signWorkBatchReceipt } from '../src/wallet/batch-receipt-signer.ts';
 import { registerContributor, type TestContributor } from '../test/helpers/contributor.ts';
 import { startTestCoordinator, type TestCoordinator, testDatabases } from '../test/helpers/test-coordinator.ts';
 import { readJobOutput } from './assimilator.ts';
+import { issuedLeasesOf } from './issued-leases.ts';
 import type { TrustConfig } from './trust-config.ts';
 import { createPrimesJob } from './work-generator.ts';
 
@@ -107,6 +108,29 @@ describe.each(testDatabases)('result batches on $name', ({ name: database, skip 
     expect(again.statusCode).toBe(200);
     expect(again.json()).toMatchObject({ duplicate: true, digest: answer.digest, results: answer.results });
     expect(await credit(who)).toMatchObject({ validatedResults: 4, credit: String(total) });
+  });
+
+  it('judges results for leases it knows and for leases it must read back (issued by another process) alike', async () => {
+    await start({ replication: 'off' });
+    const who = await registerContributor(coordinator.app);
+    const leases = await leaseMany(who, 4);
+    const issued = issuedLeasesOf(coordinator.db);
+    expect(issued.recall(leases.map((lease) => lease.id)).unknown).toEqual([]);
+    // As if two of them came from another coordinator process: this one has to read them.
+    issued.forget([leases[1]!.id, leases[3]!.id]);
+    const results = leases.map((lease, i) => ({ lease, output: i === 2 ? wrong(lease) : correct(lease) }));
+    const answer = (await send(await batch(who, results, 0))).json() as ResultBatchResponse;
+    expect(answer.results.map((r) => r.status)).toEqual(['validated', 'validated', 'rejected', 'validated']);
+    expect(issued.recall(leases.map((lease) => lease.id)).known).toEqual([]);
+    // Another session's batch for the same leases is refused by the facts read back, as before.
+    const other = await registerContributor(coordinator.app);
+    const stolen = (await send(await batch(other, results, 0))).json() as ResultBatchResponse;
+    expect(stolen.results.map((r) => r.code)).toEqual([
+      'SURGE_E_LEASE_NOT_YOURS',
+      'SURGE_E_LEASE_NOT_YOURS',
+      'SURGE_E_LEASE_NOT_YOURS',
+      'SURGE_E_LEASE_NOT_YOURS',
+    ]);
   });
 
   it('takes a receipt whose addresses are written in any case of their letters', async () => {

@@ -193,6 +193,12 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
 /** A lease with the unit fields a result is judged against. */
 export type LeaseForResult = Awaited<ReturnType<typeof leasesForResults>>[number];
 
+/**
+ * What never changes about a lease once issued: whose it is and what unit, kernel and credit it
+ * offers. Judging reads the states again in its transaction, so it takes no more than this.
+ */
+export type LeaseFacts = Omit<LeaseForResult, 'state' | 'unitState' | 'quorum' | 'deadline'>;
+
 /** The leases (by lowercase id) results are sent for, joined with their units; unknown ids are missing. */
 export async function leasesForResults(db: Db, ids: readonly string[]) {
   const { rows } = await runPrepared(db, 'leases-for-results', { ids }, (values) =>
@@ -222,7 +228,7 @@ export async function leasesForResults(db: Db, ids: readonly string[]) {
 
 /** What `judgeResult` needs besides the transaction: one result whose receipt and output have been checked. */
 export interface JudgeInput {
-  lease: LeaseForResult;
+  lease: LeaseFacts;
   /** The key of the results row: the receipt's digest (a batch item's: see result-batch-intake.ts). */
   digest: Hex;
   seq: string;
