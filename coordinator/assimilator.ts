@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import { parseFixed } from '../src/kernels/fixed-point.ts';
 import type { KernelName, MandelbrotParams, MatmulParams, PrimesParams } from '../src/protocol/schemas.ts';
 import type { Db } from './db/database.ts';
+import { runPrepared } from './db/run-prepared.ts';
 import type { Database } from './db/schema.ts';
 
 /** The job-level parameters the work generator stores, by kernel. */
@@ -135,11 +136,12 @@ export async function closeJobIfComplete(db: Db, jobId: number, unitFailed = fal
       .execute();
     return;
   }
-  await db
-    .updateTable('jobs')
-    .set({ status: 'done' })
-    .where('id', '=', jobId)
-    .where('status', '=', 'active')
-    .whereRef('units_done', '>=', 'units_total')
-    .execute();
+  await runPrepared(db, 'close-job-if-complete', { jobId, done: 'done' as const, active: 'active' as const }, (values) =>
+    db
+      .updateTable('jobs')
+      .set({ status: values.done })
+      .where('id', '=', values.jobId)
+      .where('status', '=', values.active)
+      .whereRef('units_done', '>=', 'units_total'),
+  );
 }

@@ -17,8 +17,8 @@ type Trx = Transaction<Database>;
 export interface BatchItem {
   index: number;
   lease: LeaseFacts;
-  /** The results-table key of this result (see batchItemDigest). */
-  digest: Hex;
+  /** The results-table key of this result (see batchItemDigest), worked out only for a result that gets a row. */
+  itemDigest: () => Hex;
   resultHash: string;
   output: Uint8Array;
   verdict: Verdict;
@@ -78,7 +78,7 @@ export async function judgeBatch(trx: Trx, items: readonly BatchItem[], context:
     outcomes.set(index, { status: 'validated', credit, countersignature: null });
   for (const item of oneByOne) {
     try {
-      outcomes.set(item.index, await judgeResult(trx, { ...context, ...item, countersignature: async () => null }));
+      outcomes.set(item.index, await judgeResult(trx, { ...context, ...item, digest: item.itemDigest(), countersignature: async () => null }));
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
       outcomes.set(item.index, { refused: error });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { ExpressionBuilder, Transaction } from 'kysely';
 import type { KernelName, Lease, WorkSpec } from '../src/protocol/schemas.ts';
 import { exactKernels, makeCanary } from './canaries.ts';
@@ -327,9 +327,23 @@ type LeasedUnit = { id: number; kernel: string; kernel_version: number; params: 
  * page written per batch rather than one per lease), and 208 random bits keep them unguessable.
  */
 function leaseIds(count: number, now: number): string[] {
-  const random = randomBytes(26 * count);
+  const random = randomHex(26 * count);
   const time = now.toString(16).padStart(12, '0').slice(-12);
-  return Array.from({ length: count }, (_, i) => `0x${time}${random.toString('hex', 26 * i, 26 * (i + 1))}`);
+  return Array.from({ length: count }, (_, i) => `0x${time}${random.slice(52 * i, 52 * (i + 1))}`);
+}
+
+/** Secure random bytes drawn from a pool refilled 100 KiB at a time: a system call per lease batch cost more than the ids. */
+const randomPool = Buffer.alloc(100 * 1024);
+let randomPoolNext = randomPool.length;
+
+/** `bytes` fresh random bytes (at most the pool's size) as hex: no byte is handed out twice. */
+function randomHex(bytes: number): string {
+  if (randomPoolNext + bytes > randomPool.length) {
+    randomFillSync(randomPool);
+    randomPoolNext = 0;
+  }
+  randomPoolNext += bytes;
+  return randomPool.toString('hex', randomPoolNext - bytes, randomPoolNext);
 }
 
 /** Leases on these units for one session, written in one statement, with one count against the owner's quota. */

@@ -129,7 +129,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
     await assertBatchSession(trx, receipt, now);
     const { outcomes: judged, unitsDone } = await judgeBatch(
       trx,
-      checked.map((item) => ({ ...item, digest: batchItemDigest(digest, item.lease.id as Hex) })),
+      checked.map((item) => ({ ...item, itemDigest: () => batchItemDigest(digest, item.lease.id as Hex) })),
       { seq: receipt.seq, now, trust, dialect, coordinator: context.coordinator },
     );
     for (const [index, outcome] of judged) {
