@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KernelError } from '../../src/errors/kernel-error.ts';
 import { matmulInputA, matmulInputB } from '../../src/kernels/matmul.ts';
@@ -68,6 +70,14 @@ describe('validation threads', () => {
     expect((error as KernelError).code).toBe('SURGE_E_KERNEL_INPUT_FETCH');
     expect((error as KernelError).shortMessage).toContain('http://127.0.0.1:9/a.bin could not be fetched');
     expect(verdicts(outcomes)[1]).toEqual({ valid: true });
+  });
+
+  it('keep the process alive while they hold work, and not once idle', () => {
+    const fixture = fileURLToPath(new URL('../../test/fixtures/unclosed-validation-threads.ts', import.meta.url));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('[{"valid":true}]');
   });
 
   it('fail the validations a dying thread held, start another, and refuse work once closed', async () => {

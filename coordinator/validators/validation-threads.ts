@@ -66,6 +66,8 @@ export class ValidationThreads implements Validator {
     const thread = this.#leastLoaded();
     const request = packRequest(this.#nextId++, tasks);
     return new Promise((resolve, reject) => {
+      // A thread with work keeps the process alive until it answers; an idle one does not (see #start).
+      if (thread.waiting.size === 0) thread.worker.ref();
       thread.waiting.set(request.id, { resolve, reject, tasks: tasks.length });
       thread.load += tasks.length;
       thread.worker.postMessage(request, [request.bytes]);
@@ -92,23 +94,27 @@ export class ValidationThreads implements Validator {
 
   #start(slot: number): Thread {
     const worker = new Worker(kBootstrap, { eval: true, workerData: { tsxApi: kTsxApi, script: this.#script.href } });
-    // Idle threads never keep the process alive; a request in progress keeps it up anyway.
-    worker.unref();
     const thread: Thread = { worker, waiting: new Map(), load: 0 };
     worker.on('message', (reply: ValidationReply) => {
       const waiting = thread.waiting.get(reply.id);
       if (!waiting) return;
       thread.waiting.delete(reply.id);
       thread.load -= waiting.tasks;
+      if (thread.waiting.size === 0) worker.unref();
       waiting.resolve(reply.outcomes.map(receiveOutcome));
     });
     const stopped = (why: string) => {
       if (this.#threads[slot] === thread) this.#threads[slot] = undefined;
       this.#fail(thread, new Error(`a validation thread stopped (${why}); the results it held were not judged`));
+      // A thread whose answer could not be read may still run: end it, so it holds no memory.
+      void worker.terminate();
     };
     worker.on('error', (error) => stopped(error.message));
     worker.on('messageerror', (error) => stopped(error.message));
     worker.on('exit', (code) => stopped(`exit code ${code}`));
+    // Idle threads never keep the process alive. After the listeners: on Node 20 adding a
+    // 'message' listener refs the worker again.
+    worker.unref();
     return thread;
   }
 
