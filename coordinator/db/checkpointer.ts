@@ -3,13 +3,8 @@ import type SqliteDatabase from 'better-sqlite3';
 
 /** How often the background thread copies the WAL back into the database file. */
 const kCheckpointEveryMs = 100;
-/**
- * WAL pages (32 MiB) after which a commit checkpoints what is left: what bounds the WAL. At
- * SQLite's default of 1,000, at 5,000 results a second, about 7 commits a second checkpointed,
- * each waiting for two fsyncs (12 ms on average): 4.4 s of a 50 s run with the event loop
- * stopped. At 8,000, 0.8 s (decision 0015).
- */
-const kAutocheckpointPages = 8000;
+/** WAL pages after which a commit checkpoints what is left (SQLite's default): what bounds the WAL. */
+const kAutocheckpointPages = 1000;
 /** How long closing the database waits for the thread to close its connection. */
 const kStopWaitMs = 2000;
 
@@ -60,10 +55,10 @@ export interface Checkpointer {
 
 /**
  * Copies the WAL back into the database file from a worker thread. SQLite's own checkpoint runs
- * inside the COMMIT that takes the WAL past kAutocheckpointPages: that commit copies every page back and
+ * inside the COMMIT that takes the WAL past 1,000 pages: that commit copies every page back and
  * waits for an fsync, tens of milliseconds during which the coordinator serves no request (the
  * lease p99). Here a worker thread with its own connection runs a PASSIVE checkpoint every
- * 100 ms, so by the time a commit reaches that many pages almost all of them are already copied and
+ * 100 ms, so by the time a commit reaches 1,000 pages almost all of them are already copied and
  * its checkpoint has little left to do.
  *
  * The writer keeps its own checkpoint all the same. A checkpoint from another connection cannot
