@@ -1,5 +1,4 @@
 import { concatHex, type Hex } from 'viem';
-import { KernelError } from '../src/errors/kernel-error.ts';
 import type { BatchVerdict, ResultBatchRequest, ResultBatchResponse } from '../src/protocol/batch-schemas.ts';
 import { errorCodes } from '../src/protocol/error-codes.ts';
 import { type BatchEntry, batchResultsRoot, type WorkBatchReceipt } from '../src/protocol/receipt.ts';
@@ -16,16 +15,18 @@ import {
   assertSeqUnused,
   assertSessionCurrent,
   badSignature,
+  canaryVerdict,
   type IntakeContext,
+  inputsUnreadable,
   type Judged,
   type LeaseFacts,
   leasesForResults,
   type StoredResult,
   unitSpecFor,
+  validateInContext,
 } from './result-intake.ts';
 import { recoverSigner } from './secp256k1.ts';
 import { defaultTrustConfig } from './trust-config.ts';
-import { inlineValidator } from './validators/validation-threads.ts';
 import type { Verdict } from './validators/verdict.ts';
 
 /** The results-table key of one result in a batch: keccak256(batch digest ‖ lease). */
@@ -222,12 +223,7 @@ function precheckResult(index: number, result: ResultBatchRequest['results'][num
   }
   const spec = unitSpecFor(lease, output, `${field}.output`);
   // A canary's answer is known: its hash decides. Any other result gets its kernel's cheap check.
-  const verdict: Verdict | undefined =
-    lease.canary !== 1
-      ? undefined
-      : resultHash === lease.expectedHash
-        ? { valid: true }
-        : { valid: false, reason: 'the output differs from the verified answer for this unit' };
+  const verdict = lease.canary === 1 ? canaryVerdict(resultHash, lease.expectedHash) : undefined;
   return { index, lease, output, resultHash, spec, verdict };
 }
 
@@ -243,17 +239,19 @@ async function validateResults(
   reject: (index: number, error: HttpError) => void,
 ): Promise<Checked[]> {
   const unknown = prechecked.filter((item) => item.verdict === undefined);
-  const outcomes = await (context.validator ?? inlineValidator()).validate(unknown.map(({ spec, output }) => ({ spec, output })));
+  const outcomes = await validateInContext(
+    context,
+    unknown.map(({ spec, output }) => ({ spec, output })),
+  );
   const verdicts = new Map<Prechecked, Verdict>();
   for (const [i, item] of unknown.entries()) {
     const outcome = outcomes[i]!;
     if (!('error' in outcome)) {
       verdicts.set(item, outcome.verdict);
-      context.metrics?.validationSeconds.observe({ kernel: item.spec.kernel }, outcome.seconds);
       continue;
     }
     const { error } = outcome;
-    if (!(error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_'))) throw error;
+    if (!inputsUnreadable(error)) throw error;
     reject(
       item.index,
       new HttpError(

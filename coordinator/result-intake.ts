@@ -20,6 +20,7 @@ import { recordInvalid, recordValid } from './reputation.ts';
 import { recoverSigner } from './secp256k1.ts';
 import { refreshUnit } from './transitioner.ts';
 import { defaultTrustConfig, type TrustConfig } from './trust-config.ts';
+import type { ValidationOutcome, ValidationTask } from './validators/validate-output.ts';
 import { inlineValidator, type Validator } from './validators/validation-threads.ts';
 import type { Verdict } from './validators/verdict.ts';
 
@@ -34,12 +35,22 @@ export interface IntakeContext {
   validator?: Validator;
 }
 
-/** One output's verdict from the context's validator (timed into the metrics); a check that throws goes to `failed`. */
-async function validateOne(context: IntakeContext, spec: WorkSpec, output: Uint8Array, failed: (error: unknown) => Promise<Verdict>): Promise<Verdict> {
-  const outcome = (await (context.validator ?? inlineValidator()).validate([{ spec, output }]))[0]!;
-  if ('error' in outcome) return failed(outcome.error);
-  context.metrics?.validationSeconds.observe({ kernel: spec.kernel }, outcome.seconds);
-  return outcome.verdict;
+/** The outcome of each task from the context's validator, each check's time recorded in the metrics. */
+export async function validateInContext(context: IntakeContext, tasks: readonly ValidationTask[]): Promise<ValidationOutcome[]> {
+  const outcomes = await (context.validator ?? inlineValidator()).validate(tasks);
+  for (const [i, outcome] of outcomes.entries())
+    if (!('error' in outcome)) context.metrics?.validationSeconds.observe({ kernel: tasks[i]!.spec.kernel }, outcome.seconds);
+  return outcomes;
+}
+
+/** A canary's verdict: its answer is known, so the output's hash decides. */
+export function canaryVerdict(resultHash: string, expectedHash: string | null): Verdict {
+  return resultHash === expectedHash ? { valid: true } : { valid: false, reason: 'the output differs from the verified answer for this unit' };
+}
+
+/** Whether a check failed because the unit's data inputs cannot be read here (a URL down, or its bytes changed): no fault of the contributor's. */
+export function inputsUnreadable(error: unknown): error is KernelError {
+  return error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_');
 }
 
 /** After this many invalid results (from as many owners) a unit is failed rather than reissued. */
@@ -139,26 +150,22 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
 
   const spec = unitSpecFor(lease, output, 'output');
   const resultHash = receipt.resultHash.toLowerCase();
-  const canary = lease.canary === 1;
   // A canary's answer is known: its hash decides. Any other result gets its kernel's cheap check.
-  const verdict: Verdict = canary
-    ? resultHash === lease.expectedHash
-      ? { valid: true }
-      : { valid: false, reason: 'the output differs from the verified answer for this unit' }
-    : await validateOne(context, spec, output, async (error) => {
-        // The unit's data inputs could not be read here (a URL down, or its bytes changed): that is
-        // no fault of the contributor's, so the result waits in their outbox and comes back later.
-        if (error instanceof KernelError && error.code.startsWith('SURGE_E_KERNEL_INPUT_')) {
-          // Hold the unit for this lease meanwhile, so the retry is not refused as expired.
-          await holdLease(db, lease.id, lease.unit_id, now + kInputRetryHoldMs);
-          throw new HttpError(
-            503,
-            errorCodes.inputUnavailable,
-            `The coordinator cannot read this unit's inputs right now (${error.shortMessage}); send the result again later.`,
-          );
-        }
-        throw error;
-      });
+  const checked = lease.canary === 1 ? { verdict: canaryVerdict(resultHash, lease.expectedHash) } : (await validateInContext(context, [{ spec, output }]))[0]!;
+  if ('error' in checked) {
+    // Inputs unreadable here: the result waits in the contributor's outbox and comes back later.
+    if (inputsUnreadable(checked.error)) {
+      // Hold the unit for this lease meanwhile, so the retry is not refused as expired.
+      await holdLease(db, lease.id, lease.unit_id, now + kInputRetryHoldMs);
+      throw new HttpError(
+        503,
+        errorCodes.inputUnavailable,
+        `The coordinator cannot read this unit's inputs right now (${checked.error.shortMessage}); send the result again later.`,
+      );
+    }
+    throw checked.error;
+  }
+  const { verdict } = checked;
 
   const outcome = await db.transaction().execute((trx) =>
     judgeResult(trx, {

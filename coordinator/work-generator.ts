@@ -161,7 +161,7 @@ async function insertJob(
  * Fails the jobs a coordinator stopped making half way (their requester never got an
  * answer, so it never learnt their id): those preparing for longer than kPreparingTimeoutMs,
  * and at start on SQLite every one (the file's only process is starting, so none is being
- * made). A job this process is making now is never younger than the timeout when it is
+ * made). A job this process is making now is never older than the timeout when it is
  * swept, so the sweep each minute leaves it alone.
  */
 export async function abandonPreparingJobs(db: Db, now: number, { atStart }: { atStart: boolean }): Promise<void> {
