@@ -1,10 +1,27 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type SqliteDatabase from 'better-sqlite3';
 
-/** How often the background thread copies the WAL back into the database file. */
+/** How often the background thread copies the WAL back into the database file while commits go on. */
 const kCheckpointEveryMs = 100;
-/** WAL pages after which a commit checkpoints what is left (SQLite's default): what bounds the WAL. */
-const kAutocheckpointPages = 1000;
+/**
+ * WAL frames (pages) after which writes wait for the thread to finish a checkpoint, so that
+ * the next commit starts the WAL over: what bounds the WAL (32 MiB of 4 KiB pages). Each wait
+ * lasts about as long whatever the size (two fsyncs and the last 100 ms of pages), so a larger
+ * WAL waits less often: at 5,000 results a second, about once a second instead of four times
+ * at 2,000 frames.
+ */
+const kRestartFrames = 8000;
+/**
+ * The writer's own checkpoint, which runs inside a COMMIT on the event loop: only a backstop,
+ * reached if the thread is gone or cannot finish (a reader holding an old snapshot).
+ */
+const kBackstopPages = 2 * kRestartFrames;
+/** How long writes wait for the thread's checkpoint at most before going on anyway. */
+const kCatchUpWaitMs = 1000;
+/** How long after a checkpoint that could not finish writes go on before waiting for another. */
+const kRetryAfterMs = kCheckpointEveryMs;
 /** How long closing the database waits for the thread to close its connection. */
 const kStopWaitMs = 2000;
 
@@ -14,8 +31,9 @@ const kClosed = 2;
 
 // Plain JavaScript, run with `eval`: a worker file would need the TypeScript loader in the
 // worker too. It opens its own connection to the same file and runs a PASSIVE checkpoint
-// (which never waits for, or blocks, the writer or readers) on a timer. It reports a failure
-// once (not every tick), and on 'stop' closes its connection and says so through `state`.
+// (which never waits for, or blocks, the writer or readers) on a timer, and at once when asked
+// to catch up, answering whether the whole WAL is now in the database file. It reports a
+// failure once (not every tick), and on 'stop' closes its connection and says so through `state`.
 const kWorkerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
@@ -26,15 +44,21 @@ Atomics.store(state, 0, ${kOpen});
 let failing = false;
 const checkpoint = () => {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const [row] = db.pragma('wal_checkpoint(PASSIVE)');
     failing = false;
+    return row.busy === 0 && row.log === row.checkpointed;
   } catch (error) {
     if (!failing) parentPort.postMessage({ failed: String((error && error.message) || error) });
     failing = true;
+    return false;
   }
 };
 const timer = setInterval(checkpoint, workerData.everyMs);
 parentPort.on('message', (message) => {
+  if (message === 'catch-up') {
+    parentPort.postMessage({ caughtUp: checkpoint() });
+    return;
+  }
   if (message !== 'stop') return;
   clearInterval(timer);
   db.close();
@@ -46,6 +70,13 @@ parentPort.on('message', (message) => {
 
 export interface Checkpointer {
   /**
+   * Called before each write transaction of the group commit. Undefined (go on) while the WAL
+   * is short; once it holds kRestartFrames, a promise that settles when the thread has copied
+   * all of it back (or could not, or took too long): the transaction that follows starts the
+   * WAL over. Never rejects.
+   */
+  beforeWrite(): Promise<void> | undefined;
+  /**
    * Closes the thread's connection (waiting up to 2 s for it, if it is open), so that the
    * writer, closed next, is the last one and checkpoints and removes the WAL itself. Safe to
    * call twice.
@@ -54,38 +85,106 @@ export interface Checkpointer {
 }
 
 /**
- * Copies the WAL back into the database file from a worker thread. SQLite's own checkpoint runs
- * inside the COMMIT that takes the WAL past 1,000 pages: that commit copies every page back and
- * waits for an fsync, tens of milliseconds during which the coordinator serves no request (the
- * lease p99). Here a worker thread with its own connection runs a PASSIVE checkpoint every
- * 100 ms, so by the time a commit reaches 1,000 pages almost all of them are already copied and
- * its checkpoint has little left to do.
+ * Copies the WAL back into the database file from a worker thread, so that no COMMIT on the
+ * event loop copies pages or waits for an fsync. SQLite's own checkpoint runs inside the
+ * COMMIT that takes the WAL past its threshold: that commit copies what is left back and waits
+ * for two fsyncs, about 12 ms during which the coordinator serves no request (the lease p99).
  *
- * The writer keeps its own checkpoint all the same. A checkpoint from another connection cannot
- * finish while commits keep coming (new pages arrive while it copies), and the WAL only starts
- * over after one that finished: without the writer's, the WAL grew by 15 MB a second under load.
+ * Here a worker thread with its own connection runs a PASSIVE checkpoint every 100 ms. Such a
+ * checkpoint never finishes while commits keep coming (new pages arrive while it copies), and
+ * the WAL only starts over after one that finished: so once the WAL holds 8,000 frames, the
+ * group commit waits, without blocking the event loop, while the thread finishes one (it has
+ * only the last 100 ms of pages left to copy). The next commit then starts the WAL over.
+ * Requests go on being parsed, checked and read meanwhile; only writes wait.
+ *
+ * The writer keeps its own checkpoint, at twice that size, for when the thread is gone.
  */
 export function startCheckpointer(writer: SqliteDatabase.Database, file: string, driver: string): Checkpointer {
-  writer.pragma(`wal_autocheckpoint = ${kAutocheckpointPages}`);
+  writer.pragma(`wal_autocheckpoint = ${kBackstopPages}`);
   const state = new Int32Array(new SharedArrayBuffer(4));
   // No execArgv: the parent's (a TypeScript loader, a profiler) would only slow the thread's start.
   const worker = new Worker(kWorkerSource, { eval: true, execArgv: [], workerData: { file, driver, everyMs: kCheckpointEveryMs, state: state.buffer } });
   worker.unref();
+  const walIndex = walIndexReader(file);
   let stopped = false;
-  worker.on('message', (message: { failed?: string }) => {
+  let gone = false;
+  let catchingUp: { promise: Promise<void>; settle: () => void } | undefined;
+  let waitUntil = 0;
+  const settleCatchUp = () => {
+    catchingUp?.settle();
+    catchingUp = undefined;
+  };
+  worker.on('message', (message: { failed?: string; caughtUp?: boolean }) => {
     if (message.failed && !stopped) process.emitWarning(`Surge: a background WAL checkpoint failed (commits still checkpoint): ${message.failed}`);
+    if (message.caughtUp !== undefined) {
+      // A WAL the thread could not finish is left to grow a little before writes wait again.
+      if (!message.caughtUp) waitUntil = Date.now() + kRetryAfterMs;
+      settleCatchUp();
+    }
   });
   // A thread that starts after the database closed (and perhaps its folder went) fails to open it: nothing lost.
   worker.on('error', (error) => {
     if (!stopped) process.emitWarning(`Surge: the WAL checkpoint thread stopped (commits still checkpoint): ${error.message}`);
   });
+  worker.on('exit', () => {
+    gone = true;
+    settleCatchUp();
+  });
   return {
+    beforeWrite() {
+      if (catchingUp) return catchingUp.promise;
+      if (stopped || gone || Date.now() < waitUntil || walIndex.frames() < kRestartFrames) return undefined;
+      let settle!: () => void;
+      const promise = new Promise<void>((resolve) => (settle = resolve));
+      const timeout = setTimeout(() => {
+        waitUntil = Date.now() + kRetryAfterMs;
+        settleCatchUp();
+      }, kCatchUpWaitMs);
+      catchingUp = {
+        promise,
+        settle: () => {
+          clearTimeout(timeout);
+          settle();
+        },
+      };
+      worker.postMessage('catch-up');
+      return promise;
+    },
     stop() {
       if (stopped) return;
       stopped = true;
+      settleCatchUp();
+      walIndex.close();
       worker.postMessage('stop');
       // A thread whose connection is not open yet closes it when it reads 'stop'; one that failed never opened it.
       if (Atomics.load(state, 0) === kOpen) Atomics.wait(state, 0, kOpen, kStopWaitMs);
+    },
+  };
+}
+
+/**
+ * The number of frames in the WAL, read from its index (the `-shm` file every connection to
+ * the database maps): the header's `mxFrame`, a 32-bit integer in the machine's byte order at
+ * byte 16 (https://www.sqlite.org/walformat.html, "The WAL-Index Header"). A few microseconds,
+ * and no lock: the writer reads it between its own transactions, when it is current.
+ */
+function walIndexReader(file: string): { frames(): number; close(): void } {
+  const header = Buffer.alloc(20);
+  let fd: number | undefined;
+  return {
+    frames() {
+      try {
+        fd ??= openSync(`${file}-shm`, 'r');
+        if (readSync(fd, header, 0, header.length, 0) < header.length) return 0;
+      } catch {
+        // No index (yet): nothing to wait for; the writer's own checkpoint still bounds the WAL.
+        return 0;
+      }
+      return endianness() === 'LE' ? header.readUInt32LE(16) : header.readUInt32BE(16);
+    },
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
   };
 }

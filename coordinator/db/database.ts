@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { startCheckpointer } from './checkpointer.ts';
+import { type Checkpointer, startCheckpointer } from './checkpointer.ts';
 import { migrateToLatest } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { withStatementCache } from './statement-cache.ts';
@@ -75,6 +75,7 @@ export async function openDatabase(location: string): Promise<Db> {
       }),
     });
     dialects.set(db, 'sqlite');
+    if (checkpointer) checkpointers.set(db, checkpointer);
     await migrateToLatest(db, 'sqlite');
     if (reader) {
       reader.pragma(`cache_size = ${kCacheKiB}`);
@@ -88,6 +89,16 @@ export async function openDatabase(location: string): Promise<Db> {
 }
 
 const readers = new WeakMap<Db, Db>();
+const checkpointers = new WeakMap<Db, Checkpointer>();
+
+/**
+ * What a write transaction waits for first: on an SQLite file whose WAL has grown long, the
+ * checkpoint thread copying it back, so that the transaction starts the WAL over
+ * (checkpointer.ts); otherwise undefined, and it goes on at once.
+ */
+export function walCheckpointWait(db: Db): Promise<void> | undefined {
+  return checkpointers.get(db)?.beforeWrite();
+}
 
 /**
  * A handle for reads that need not see a transaction in progress: on an SQLite file a second,

@@ -1,5 +1,5 @@
 import { sql, type Transaction } from 'kysely';
-import { type Db, dialectOf } from './database.ts';
+import { type Db, dialectOf, walCheckpointWait } from './database.ts';
 import type { Database } from './schema.ts';
 
 type Work<T> = (trx: Transaction<Database>) => Promise<T>;
@@ -62,6 +62,9 @@ class GroupCommit {
   private async drain(): Promise<void> {
     try {
       while (this.urgent.length > 0 || this.ordinary.length > 0) {
+        // A long WAL is copied back first, off the event loop: requests queue meanwhile, and a lease still goes first.
+        const checkpointed = walCheckpointWait(this.db);
+        if (checkpointed) await checkpointed;
         await this.commit(this.urgent.length > 0 ? this.urgent.splice(0) : this.ordinary.splice(0, ordinaryGroupSize(this.ordinary.length)));
         // Let the requests that arrived meanwhile queue (a lease goes ahead of the batches left).
         if (this.urgent.length > 0 || this.ordinary.length > 0) await new Promise((next) => setImmediate(next));
