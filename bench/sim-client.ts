@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import type { LocalAccount } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
 import { fastKeccak256 } from '../coordinator/keccak.ts';
+import { batchReceiptDigest } from '../coordinator/receipts.ts';
 import { fastSigningAccount } from '../coordinator/secp256k1.ts';
 import { primesReference } from '../src/kernels/primes.ts';
 import type { ResultBatchResponse } from '../src/protocol/batch-schemas.ts';
@@ -166,7 +167,15 @@ async function contribute(client: Client, phase: Phase): Promise<void> {
       }
       continue;
     }
-    const signed = await signWorkBatchReceipt({ session, owner: owner.address, domain, results, seq: client.seq++, hash: fastKeccak256 });
+    const signed = await signWorkBatchReceipt({
+      session,
+      owner: owner.address,
+      domain,
+      results,
+      seq: client.seq++,
+      hash: fastKeccak256,
+      digest: (typed) => batchReceiptDigest(typed.domain, { ...typed.message, seq: String(typed.message.seq) }),
+    });
     const sent = await post(base, '/v1/results/batch', {
       receipt: signed.receipt,
       signature: signed.signature,
