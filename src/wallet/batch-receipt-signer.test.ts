@@ -8,7 +8,7 @@ import { signWorkBatchReceipt } from './batch-receipt-signer.ts';
 const domain: ReceiptDomain = { name: 'Surge', version: '1', chainId: 31337, verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' };
 const owner = privateKeyToAccount(generatePrivateKey()).address;
 const results = [0, 1, 2].map((i) => ({
-  lease: { id: toHex(i + 1, { size: 32 }), units: 1 + i },
+  lease: { id: toHex(i + 1, { size: 32 }), units: String(1000 * (i + 1)) },
   output: new Uint8Array([i, i + 1, i + 2]),
 }));
 
