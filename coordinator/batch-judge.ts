@@ -6,6 +6,7 @@ import type { DatabaseDialect } from './db/database.ts';
 import { runPrepared } from './db/run-prepared.ts';
 import type { Database } from './db/schema.ts';
 import { textPerRow } from './db/text-per-row.ts';
+import { addEarned, earnedThisEpoch } from './epoch-credit.ts';
 import { HttpError } from './http-error.ts';
 import { assertLeaseOpen, type Judged, judgeResult, type LeaseFacts, type StoredResult } from './result-intake.ts';
 import type { TrustConfig } from './trust-config.ts';
@@ -130,19 +131,11 @@ async function creditValidated(
   );
   const paid = new Set(paidBefore.rows.map((row) => row.unit_id));
   let room = Number.POSITIVE_INFINITY;
+  const epochStart = creditEpochStart(now, trust);
   if (trust.creditCapPerEpoch > 0) {
     // Over PostgreSQL two processes may credit one owner at once: the host row serialises them.
     if (dialect === 'postgres') await trx.selectFrom('hosts').select('owner').where('owner', '=', owner).forUpdate().execute();
-    const [earned] = (
-      await runPrepared(trx, 'batch-epoch-credit', { owner, since: creditEpochStart(now, trust) }, (values) =>
-        trx
-          .selectFrom('credits')
-          .select((eb) => eb.fn.sum<number>('amount').as('sum'))
-          .where('owner', '=', values.owner)
-          .where('created_at', '>=', values.since),
-      )
-    ).rows;
-    room = Math.max(0, trust.creditCapPerEpoch - Number(earned?.sum ?? 0));
+    room = Math.max(0, trust.creditCapPerEpoch - (await earnedThisEpoch(trx, owner, epochStart)));
   }
   const credits: Database['credits'][] = [];
   for (const item of items) {
@@ -156,13 +149,22 @@ async function creditValidated(
     credits.push({ unit_id: item.lease.unit_id, owner, lease_id: item.lease.id, amount, created_at: now });
     paid.add(item.lease.unit_id);
   }
-  if (credits.length > 0)
+  if (credits.length > 0) {
     await runPrepared(trx, 'batch-credits', credits, (values) =>
       trx
         .insertInto('credits')
         .values(values)
         .onConflict((oc) => oc.columns(['unit_id', 'owner']).doNothing()),
     );
+    // The units paid before are left out above. Over PostgreSQL a row another process inserted meanwhile
+    // would be skipped yet counted here: the total then errs towards the cap, never past it.
+    await addEarned(
+      trx,
+      owner,
+      epochStart,
+      credits.reduce((sum, credit) => sum + credit.amount, 0),
+    );
+  }
   const validated = {
     state: 'validated' as const,
     hashes: items.map((item) => [item.lease.id, item.resultHash] as const),

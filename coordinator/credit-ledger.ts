@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { DatabaseDialect } from './db/database.ts';
 import type { Database } from './db/schema.ts';
+import { addEarned, earnedThisEpoch } from './epoch-credit.ts';
 import type { TrustConfig } from './trust-config.ts';
 
 /** The start of the credit epoch `now` falls in (epochs are aligned to the Unix epoch). */
@@ -20,21 +21,19 @@ export async function grantCredit(
   dialect: DatabaseDialect,
 ): Promise<number> {
   let amount = grant.amount;
+  const epochStart = creditEpochStart(grant.now, trust);
   if (trust.creditCapPerEpoch > 0) {
     // Over PostgreSQL two processes may credit one owner at once: the host row serialises them.
     if (dialect === 'postgres') await trx.selectFrom('hosts').select('owner').where('owner', '=', grant.owner).forUpdate().execute();
-    const earned = await trx
-      .selectFrom('credits')
-      .select((eb) => eb.fn.sum<number>('amount').as('sum'))
-      .where('owner', '=', grant.owner)
-      .where('created_at', '>=', creditEpochStart(grant.now, trust))
-      .executeTakeFirst();
-    amount = Math.max(0, Math.min(amount, trust.creditCapPerEpoch - Number(earned?.sum ?? 0)));
+    const earned = await earnedThisEpoch(trx, grant.owner, epochStart);
+    amount = Math.max(0, Math.min(amount, trust.creditCapPerEpoch - earned));
   }
   const inserted = await trx
     .insertInto('credits')
     .values({ unit_id: grant.unitId, owner: grant.owner, lease_id: grant.leaseId, amount, created_at: grant.now })
     .onConflict((oc) => oc.columns(['unit_id', 'owner']).doNothing())
     .executeTakeFirst();
-  return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 ? amount : 0;
+  const granted = Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 ? amount : 0;
+  await addEarned(trx, grant.owner, epochStart, granted);
+  return granted;
 }

@@ -173,6 +173,47 @@ describe.each(testDatabases)('result batches on $name', ({ name: database, skip 
     expect(await readJobOutput(coordinator.db, 1)).toEqual(primesReference({ lo: kLo, hi: kLo + 4 * kSpan, blockSize: kBlock }));
   });
 
+  it("counts toward the cap credit granted before the epoch's total was kept, and keeps that total equal to the ledger", async () => {
+    const perUnit = await unitCredit();
+    await start({ replication: 'off', creditCapPerEpoch: 3 * perUnit }, 6);
+    const who = await registerContributor(coordinator.app);
+    const owner = who.owner.address.toLowerCase();
+    // A unit paid to this owner earlier in the epoch, in the ledger only (as before migration 0013).
+    await coordinator.db.insertInto('credits').values({ unit_id: 6, owner, lease_id: '0xbefore', amount: perUnit, created_at: Date.now() }).execute();
+    const leases = await leaseMany(who, 4);
+    const first = (
+      await send(
+        await batch(
+          who,
+          leases.slice(0, 2).map((lease) => ({ lease, output: correct(lease) })),
+          0,
+        ),
+      )
+    ).json() as ResultBatchResponse;
+    expect(first.results.map((r) => Number(r.credit))).toEqual([perUnit, perUnit]);
+    const second = (
+      await send(
+        await batch(
+          who,
+          leases.slice(2).map((lease) => ({ lease, output: correct(lease) })),
+          1,
+        ),
+      )
+    ).json() as ResultBatchResponse;
+    expect(second.results.map((r) => [r.status, Number(r.credit)])).toEqual([
+      ['validated', 0],
+      ['validated', 0],
+    ]);
+    const ledger = await coordinator.db
+      .selectFrom('credits')
+      .select((eb) => eb.fn.sum<number>('amount').as('sum'))
+      .where('owner', '=', owner)
+      .executeTakeFirstOrThrow();
+    const kept = await coordinator.db.selectFrom('owner_epoch_credit').select(['owner', 'earned']).execute();
+    expect(Number(ledger.sum)).toBe(3 * perUnit);
+    expect(kept.map((row) => [row.owner, Number(row.earned)])).toEqual([[owner, 3 * perUnit]]);
+  });
+
   it('rejects the one wrong result of a batch and accepts the others', async () => {
     await start({ replication: 'off' });
     const who = await registerContributor(coordinator.app);

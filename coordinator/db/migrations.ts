@@ -230,6 +230,20 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
         await db.schema.createIndex('units_canaries').on('units').column('id').where(sql.ref('canary'), '=', 1).execute();
       },
     },
+    '0013-owner-epoch-credit': {
+      async up(db: Kysely<unknown>) {
+        // What each owner earned in each credit epoch, kept as credit is granted (epoch-credit.ts),
+        // so the cap is checked without summing the owner's epoch of the ledger. Filled lazily:
+        // an owner's first grant of an epoch sums the ledger once.
+        await db.schema
+          .createTable('owner_epoch_credit')
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('epoch_start', 'bigint', (c) => c.notNull())
+          .addColumn('earned', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('owner_epoch_credit_key', ['owner', 'epoch_start'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -144,6 +144,14 @@ export interface SettlementPayoutsTable {
   proof: string;
 }
 
+/** What an owner has earned in one credit epoch (migration 0013): the ledger's sum, kept as credit is granted. */
+export interface OwnerEpochCreditTable {
+  owner: string;
+  /** The epoch's start, ms since the Unix epoch (creditEpochStart). */
+  epoch_start: number;
+  earned: number;
+}
+
 /** Reputation per owner (BOINC's host record): the run of valid results and the daily quota. */
 export interface HostsTable {
   owner: string;
@@ -188,4 +196,5 @@ export interface Database {
   settlement_payouts: SettlementPayoutsTable;
   hosts: HostsTable;
   result_batches: ResultBatchesTable;
+  owner_epoch_credit: OwnerEpochCreditTable;
 }
