@@ -70,7 +70,8 @@ export async function registerSession(
 export async function activeSession(db: Db, address: Address | string, now: number) {
   const [session] = (
     await runPrepared(db, 'session', { address: address.toLowerCase() }, (values) =>
-      db.selectFrom('sessions').selectAll().where('address', '=', values.address),
+      // Not the grant message: every lease and heartbeat reads this row, and needs none of it.
+      db.selectFrom('sessions').select(['address', 'owner', 'revoked_at', 'expires_at']).where('address', '=', values.address),
     )
   ).rows;
   if (!session) throw new HttpError(401, errorCodes.sessionUnknown, `No session ${address} is registered here; create one with POST /v1/sessions.`, 'session');
