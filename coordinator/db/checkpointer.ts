@@ -55,8 +55,8 @@ const checkpoint = () => {
 };
 const timer = setInterval(checkpoint, workerData.everyMs);
 parentPort.on('message', (message) => {
-  if (message === 'catch-up') {
-    parentPort.postMessage({ caughtUp: checkpoint() });
+  if (typeof message === 'object' && message !== null && 'catchUp' in message) {
+    parentPort.postMessage({ caughtUp: message.catchUp, complete: checkpoint() });
     return;
   }
   if (message !== 'stop') return;
@@ -82,6 +82,12 @@ export interface Checkpointer {
    * call twice.
    */
   stop(): void;
+  /**
+   * Closes this side's handle on the WAL index, once every connection of this process is
+   * closed: closing any handle on a file drops all of the process's POSIX locks on it, SQLite's
+   * included, so before then another process could rebuild the index under ours.
+   */
+  release(): void;
 }
 
 /**
@@ -108,17 +114,20 @@ export function startCheckpointer(writer: SqliteDatabase.Database, file: string,
   const walIndex = walIndexReader(file);
   let stopped = false;
   let gone = false;
-  let catchingUp: { promise: Promise<void>; settle: () => void } | undefined;
+  // Each request is numbered, and a reply settles only the wait that asked for it: a reply that
+  // comes after its wait timed out must not end the next wait before its checkpoint has run.
+  let requests = 0;
+  let catchingUp: { id: number; promise: Promise<void>; settle: () => void } | undefined;
   let waitUntil = 0;
   const settleCatchUp = () => {
     catchingUp?.settle();
     catchingUp = undefined;
   };
-  worker.on('message', (message: { failed?: string; caughtUp?: boolean }) => {
+  worker.on('message', (message: { failed?: string; caughtUp?: number; complete?: boolean }) => {
     if (message.failed && !stopped) process.emitWarning(`Surge: a background WAL checkpoint failed (commits still checkpoint): ${message.failed}`);
-    if (message.caughtUp !== undefined) {
+    if (message.caughtUp !== undefined && message.caughtUp === catchingUp?.id) {
       // A WAL the thread could not finish is left to grow a little before writes wait again.
-      if (!message.caughtUp) waitUntil = Date.now() + kRetryAfterMs;
+      if (!message.complete) waitUntil = Date.now() + kRetryAfterMs;
       settleCatchUp();
     }
   });
@@ -140,24 +149,28 @@ export function startCheckpointer(writer: SqliteDatabase.Database, file: string,
         waitUntil = Date.now() + kRetryAfterMs;
         settleCatchUp();
       }, kCatchUpWaitMs);
+      const id = ++requests;
       catchingUp = {
+        id,
         promise,
         settle: () => {
           clearTimeout(timeout);
           settle();
         },
       };
-      worker.postMessage('catch-up');
+      worker.postMessage({ catchUp: id });
       return promise;
     },
     stop() {
       if (stopped) return;
       stopped = true;
       settleCatchUp();
-      walIndex.close();
       worker.postMessage('stop');
       // A thread whose connection is not open yet closes it when it reads 'stop'; one that failed never opened it.
       if (Atomics.load(state, 0) === kOpen) Atomics.wait(state, 0, kOpen, kStopWaitMs);
+    },
+    release() {
+      walIndex.close();
     },
   };
 }

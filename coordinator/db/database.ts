@@ -70,6 +70,7 @@ export async function openDatabase(location: string): Promise<Db> {
             checkpointer?.stop();
             reader?.close();
             writer.close();
+            checkpointer?.release();
           },
         },
       }),
