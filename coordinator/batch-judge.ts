@@ -131,11 +131,11 @@ async function creditValidated(
   );
   const paid = new Set(paidBefore.rows.map((row) => row.unit_id));
   let room = Number.POSITIVE_INFINITY;
-  const epochStart = creditEpochStart(now, trust);
+  const epoch = { start: creditEpochStart(now, trust), ms: trust.creditEpochMs };
   if (trust.creditCapPerEpoch > 0) {
     // Over PostgreSQL two processes may credit one owner at once: the host row serialises them.
     if (dialect === 'postgres') await trx.selectFrom('hosts').select('owner').where('owner', '=', owner).forUpdate().execute();
-    room = Math.max(0, trust.creditCapPerEpoch - (await earnedThisEpoch(trx, owner, epochStart)));
+    room = Math.max(0, trust.creditCapPerEpoch - (await earnedThisEpoch(trx, owner, epoch)));
   }
   const credits: Database['credits'][] = [];
   for (const item of items) {
@@ -161,7 +161,7 @@ async function creditValidated(
     await addEarned(
       trx,
       owner,
-      epochStart,
+      epoch,
       credits.reduce((sum, credit) => sum + credit.amount, 0),
     );
   }

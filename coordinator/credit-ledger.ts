@@ -21,11 +21,11 @@ export async function grantCredit(
   dialect: DatabaseDialect,
 ): Promise<number> {
   let amount = grant.amount;
-  const epochStart = creditEpochStart(grant.now, trust);
+  const epoch = { start: creditEpochStart(grant.now, trust), ms: trust.creditEpochMs };
   if (trust.creditCapPerEpoch > 0) {
     // Over PostgreSQL two processes may credit one owner at once: the host row serialises them.
     if (dialect === 'postgres') await trx.selectFrom('hosts').select('owner').where('owner', '=', grant.owner).forUpdate().execute();
-    const earned = await earnedThisEpoch(trx, grant.owner, epochStart);
+    const earned = await earnedThisEpoch(trx, grant.owner, epoch);
     amount = Math.max(0, Math.min(amount, trust.creditCapPerEpoch - earned));
   }
   const inserted = await trx
@@ -34,6 +34,6 @@ export async function grantCredit(
     .onConflict((oc) => oc.columns(['unit_id', 'owner']).doNothing())
     .executeTakeFirst();
   const granted = Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 ? amount : 0;
-  await addEarned(trx, grant.owner, epochStart, granted);
+  await addEarned(trx, grant.owner, epoch, granted);
   return granted;
 }

@@ -234,13 +234,15 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
       async up(db: Kysely<unknown>) {
         // What each owner earned in each credit epoch, kept as credit is granted (epoch-credit.ts),
         // so the cap is checked without summing the owner's epoch of the ledger. Filled lazily:
-        // an owner's first grant of an epoch sums the ledger once.
+        // an owner's first grant of an epoch sums the ledger once. An epoch is its start and its
+        // length: epochs of another length (SURGE_CREDIT_EPOCH_SECONDS changed) are other rows.
         await db.schema
           .createTable('owner_epoch_credit')
           .addColumn('owner', 'text', (c) => c.notNull())
           .addColumn('epoch_start', 'bigint', (c) => c.notNull())
+          .addColumn('epoch_ms', 'bigint', (c) => c.notNull())
           .addColumn('earned', 'bigint', (c) => c.notNull())
-          .addPrimaryKeyConstraint('owner_epoch_credit_key', ['owner', 'epoch_start'])
+          .addPrimaryKeyConstraint('owner_epoch_credit_key', ['owner', 'epoch_start', 'epoch_ms'])
           .execute();
       },
     },

@@ -149,6 +149,8 @@ export interface OwnerEpochCreditTable {
   owner: string;
   /** The epoch's start, ms since the Unix epoch (creditEpochStart). */
   epoch_start: number;
+  /** The epoch's length in ms (creditEpochMs). */
+  epoch_ms: number;
   earned: number;
 }
 
