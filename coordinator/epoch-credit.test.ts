@@ -33,7 +33,10 @@ describe("an owner's credit per epoch", () => {
     ] as const) {
       await writeTransaction(db, async (trx) => {
         await earnedThisEpoch(trx, owner, hourly(at));
-        await trx.insertInto('credits').values({ unit_id: unit, owner, lease_id: `0x${unit}`, amount, created_at: at }).execute();
+        await trx
+          .insertInto('credits')
+          .values({ unit_id: unit, owner, lease_id: `0x${unit}`, amount, created_at: at })
+          .execute();
         await addEarned(trx, owner, hourly(at), amount);
       });
     }
@@ -43,7 +46,10 @@ describe("an owner's credit per epoch", () => {
     // Then daily epochs, whose first starts where the first hour did: both hours count.
     expect(await earned({ start: day, ms: kDay })).toBe(12);
     // A credit of the next day is not this day's, whenever the total is first made.
-    await db.insertInto('credits').values({ unit_id: 3, owner, lease_id: '0x3', amount: 11, created_at: day + kDay + 1 }).execute();
+    await db
+      .insertInto('credits')
+      .values({ unit_id: 3, owner, lease_id: '0x3', amount: 11, created_at: day + kDay + 1 })
+      .execute();
     expect(await earned({ start: day, ms: kDay })).toBe(12);
     expect(await earned({ start: day - kDay, ms: 2 * kDay })).toBe(12);
   });
