@@ -174,7 +174,7 @@ async function contribute(client: Client, phase: Phase): Promise<void> {
       results,
       seq: client.seq++,
       hash: fastKeccak256,
-      digest: (typed) => batchReceiptDigest(typed.domain, { ...typed.message, seq: String(typed.message.seq) }),
+      digest: (receipt) => batchReceiptDigest(domain, receipt),
     });
     const sent = await post(base, '/v1/results/batch', {
       receipt: signed.receipt,

@@ -1,12 +1,12 @@
 import type { Transaction } from 'kysely';
 import type { Hex, PrivateKeyAccount } from 'viem';
 import { closeJobIfComplete } from './assimilator.ts';
-import { creditEpochStart } from './credit-ledger.ts';
+import { creditRoom } from './credit-ledger.ts';
 import type { DatabaseDialect } from './db/database.ts';
 import { runPrepared } from './db/run-prepared.ts';
 import type { Database } from './db/schema.ts';
 import { textPerRow } from './db/text-per-row.ts';
-import { addEarned, earnedThisEpoch } from './epoch-credit.ts';
+import { addEarned } from './epoch-credit.ts';
 import { HttpError } from './http-error.ts';
 import { assertLeaseOpen, type Judged, judgeResult, type LeaseFacts, type StoredResult } from './result-intake.ts';
 import type { TrustConfig } from './trust-config.ts';
@@ -130,13 +130,9 @@ async function creditValidated(
     trx.selectFrom('credits').select('unit_id').where('owner', '=', values.owner).where('unit_id', 'in', values.unitIds),
   );
   const paid = new Set(paidBefore.rows.map((row) => row.unit_id));
-  let room = Number.POSITIVE_INFINITY;
-  const epoch = { start: creditEpochStart(now, trust), ms: trust.creditEpochMs };
-  if (trust.creditCapPerEpoch > 0) {
-    // Over PostgreSQL two processes may credit one owner at once: the host row serialises them.
-    if (dialect === 'postgres') await trx.selectFrom('hosts').select('owner').where('owner', '=', owner).forUpdate().execute();
-    room = Math.max(0, trust.creditCapPerEpoch - (await earnedThisEpoch(trx, owner, epoch)));
-  }
+  const capped = await creditRoom(trx, owner, now, trust, dialect);
+  const { epoch } = capped;
+  let room = capped.room;
   const credits: Database['credits'][] = [];
   for (const item of items) {
     if (paid.has(item.lease.unit_id)) {

@@ -1,12 +1,30 @@
 import type { Transaction } from 'kysely';
 import type { DatabaseDialect } from './db/database.ts';
 import type { Database } from './db/schema.ts';
-import { addEarned, earnedThisEpoch } from './epoch-credit.ts';
+import { addEarned, type CreditEpoch, earnedThisEpoch } from './epoch-credit.ts';
 import type { TrustConfig } from './trust-config.ts';
 
 /** The start of the credit epoch `now` falls in (epochs are aligned to the Unix epoch). */
 export function creditEpochStart(now: number, trust: Pick<TrustConfig, 'creditEpochMs'>): number {
   return Math.floor(now / trust.creditEpochMs) * trust.creditEpochMs;
+}
+
+/**
+ * The credit epoch `now` falls in, and how much more credit `owner` may earn in it: without
+ * limit when there is no cap. Over PostgreSQL it first locks the owner's host row, so that two
+ * processes crediting one owner at once take turns.
+ */
+export async function creditRoom(
+  trx: Transaction<Database>,
+  owner: string,
+  now: number,
+  trust: TrustConfig,
+  dialect: DatabaseDialect,
+): Promise<{ epoch: CreditEpoch; room: number }> {
+  const epoch = { start: creditEpochStart(now, trust), ms: trust.creditEpochMs };
+  if (trust.creditCapPerEpoch <= 0) return { epoch, room: Number.POSITIVE_INFINITY };
+  if (dialect === 'postgres') await trx.selectFrom('hosts').select('owner').where('owner', '=', owner).forUpdate().execute();
+  return { epoch, room: Math.max(0, trust.creditCapPerEpoch - (await earnedThisEpoch(trx, owner, epoch))) };
 }
 
 /**
@@ -20,14 +38,8 @@ export async function grantCredit(
   trust: TrustConfig,
   dialect: DatabaseDialect,
 ): Promise<number> {
-  let amount = grant.amount;
-  const epoch = { start: creditEpochStart(grant.now, trust), ms: trust.creditEpochMs };
-  if (trust.creditCapPerEpoch > 0) {
-    // Over PostgreSQL two processes may credit one owner at once: the host row serialises them.
-    if (dialect === 'postgres') await trx.selectFrom('hosts').select('owner').where('owner', '=', grant.owner).forUpdate().execute();
-    const earned = await earnedThisEpoch(trx, grant.owner, epoch);
-    amount = Math.max(0, Math.min(amount, trust.creditCapPerEpoch - earned));
-  }
+  const { epoch, room } = await creditRoom(trx, grant.owner, grant.now, trust, dialect);
+  const amount = Math.min(grant.amount, room);
   const inserted = await trx
     .insertInto('credits')
     .values({ unit_id: grant.unitId, owner: grant.owner, lease_id: grant.leaseId, amount, created_at: grant.now })

@@ -36,8 +36,8 @@ export async function signWorkBatchReceipt(options: {
   seq: number;
   /** keccak-256 (viem's by default; a Node client may pass a faster one giving the same bytes). */
   hash?: (data: Uint8Array | Hex) => Hex;
-  /** The receipt's EIP-712 digest (viem's `hashTypedData` by default; likewise replaceable by one giving the same bytes). */
-  digest?: (typedData: { domain: ReceiptDomain; message: ReturnType<typeof batchReceiptMessage> }) => Hex;
+  /** The receipt's EIP-712 digest under `domain` (viem's `hashTypedData` by default; likewise replaceable by one giving the same bytes). */
+  digest?: (receipt: WorkBatchReceipt) => Hex;
 }): Promise<SignedBatchReceipt> {
   const hash = options.hash ?? keccak256;
   const entries: BatchEntry[] = options.results.map(({ lease, output }) => ({ lease: lease.id as Hex, resultHash: hash(output), units: lease.units }));
@@ -54,7 +54,7 @@ export async function signWorkBatchReceipt(options: {
     primaryType: workBatchReceiptPrimaryType,
     message: batchReceiptMessage(receipt),
   } as const;
-  const digest = options.digest ? options.digest(typedData) : hashTypedData(typedData);
+  const digest = options.digest ? options.digest(receipt) : hashTypedData(typedData);
   // An EIP-712 signature is the signature of the digest: a key that can sign a hash signs the one
   // already made instead of hashing the typed data again.
   const signature = options.session.sign ? await options.session.sign({ hash: digest }) : await options.session.signTypedData(typedData);
