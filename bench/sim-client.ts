@@ -150,7 +150,14 @@ async function contribute(client: Client, phase: Phase): Promise<void> {
       tally.note(leases.length === 0 ? 'no work left' : 'not a primes unit');
       return;
     }
-    const results = leases.map((lease) => ({ lease, output: primesReference((lease as Extract<Lease, { kernel: 'primes' }>).params) }));
+    const results: { lease: Lease; output: Uint8Array }[] = [];
+    for (const lease of leases) {
+      results.push({ lease, output: primesReference((lease as Extract<Lease, { kernel: 'primes' }>).params) });
+      // A browser computes in a worker, so its answers are read while it computes: here the other
+      // clients' answers are let in between units, or this process's own computing would count
+      // as the coordinator's latency.
+      if (!process.env.SIM_NOYIELD) await new Promise((next) => setImmediate(next));
+    }
     if (batchSize === 1) {
       const { lease, output } = results[0]!;
       const signed = await signWorkReceipt({ session, owner: owner.address, domain, lease, output, seq: client.seq++ });

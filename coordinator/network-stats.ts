@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { KernelName, NetworkStats, PublicJob } from '../src/protocol/schemas.ts';
-import type { Db } from './db/database.ts';
+import { backgroundRows, type Db } from './db/database.ts';
+import { sharedWhileRunning } from './in-flight.ts';
 import { partnerLeaderboard } from './partners.ts';
 
 /** A session counts as online while it holds a live lease or sent a result within this long. */
@@ -18,8 +19,13 @@ export function shortAddress(address: string): string {
  * The public state of the network for the dashboard (`GET /v1/stats`): active jobs with their
  * progress, validated results and credit in the last minute, sessions online, and the top
  * owners and partner sites by validated credit. Only what anyone may see: no requester, parameters or outputs.
+ * The reads that scan the ledger run off the event loop (backgroundRows), and requests that
+ * come while the figures are being made share them rather than scan again, however many
+ * dashboards are open.
  */
-export async function networkStats(db: Db, now: number): Promise<NetworkStats> {
+export const networkStats: (db: Db, now: number) => Promise<NetworkStats> = sharedWhileRunning(computeNetworkStats);
+
+async function computeNetworkStats(db: Db, now: number): Promise<NetworkStats> {
   const jobs = await db
     .selectFrom('jobs')
     .select(['id', 'name', 'purpose', 'kernel', 'units_total', 'units_done'])
@@ -28,11 +34,13 @@ export async function networkStats(db: Db, now: number): Promise<NetworkStats> {
     .orderBy('id')
     .limit(kMaxJobs)
     .execute();
-  const lastMinute = await db
-    .selectFrom('credits')
-    .select((eb) => [eb.fn.countAll<number>().as('results'), eb.fn.sum<number>('amount').as('credit')])
-    .where('created_at', '>', now - 60_000)
-    .executeTakeFirstOrThrow();
+  const [lastMinute] = await backgroundRows(
+    db,
+    db
+      .selectFrom('credits')
+      .select((eb) => [eb.fn.countAll<number>().as('results'), eb.fn.sum<number>('amount').as('credit')])
+      .where('created_at', '>', now - 60_000),
+  );
   const liveSessions = db
     .selectFrom('leases')
     .select('session')
@@ -51,18 +59,20 @@ export async function networkStats(db: Db, now: number): Promise<NetworkStats> {
         .select('session')
         .where('created_at', '>', now - kOnlineWindowMs),
     );
-  const online = await db
-    .selectFrom(liveSessions.as('live'))
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .executeTakeFirstOrThrow();
-  const top = await db
-    .selectFrom('credits')
-    .select((eb) => ['owner', eb.fn.sum<number>('amount').as('credit'), eb.fn.countAll<number>().as('results')])
-    .groupBy('owner')
-    .orderBy(sql`sum(amount)`, 'desc')
-    .orderBy('owner')
-    .limit(kMaxTopContributors)
-    .execute();
+  const [online] = await backgroundRows(
+    db,
+    db.selectFrom(liveSessions.as('live')).select((eb) => eb.fn.countAll<number>().as('count')),
+  );
+  const top = await backgroundRows(
+    db,
+    db
+      .selectFrom('credits')
+      .select((eb) => ['owner', eb.fn.sum<number>('amount').as('credit'), eb.fn.countAll<number>().as('results')])
+      .groupBy('owner')
+      .orderBy(sql`sum(amount)`, 'desc')
+      .orderBy('owner')
+      .limit(kMaxTopContributors),
+  );
   return {
     generatedAt: new Date(now).toISOString(),
     jobs: jobs.map(
@@ -75,8 +85,8 @@ export async function networkStats(db: Db, now: number): Promise<NetworkStats> {
         ...(job.kernel === 'mandelbrot' ? { preview: `/v1/jobs/${job.id}/preview.png` } : {}),
       }),
     ),
-    throughput: { resultsPerMinute: Number(lastMinute.results), creditPerMinute: String(Number(lastMinute.credit ?? 0)) },
-    contributorsOnline: Number(online.count),
+    throughput: { resultsPerMinute: Number(lastMinute?.results ?? 0), creditPerMinute: String(Number(lastMinute?.credit ?? 0)) },
+    contributorsOnline: Number(online?.count ?? 0),
     topContributors: top.map((row) => ({ owner: shortAddress(row.owner), credit: String(Number(row.credit)), results: Number(row.results) })),
     topPartners: (await partnerLeaderboard(db)).slice(0, kMaxTopPartners),
   };

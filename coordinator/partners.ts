@@ -2,8 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { errorCodes } from '../src/protocol/error-codes.ts';
 import { ErrorResponseSchema, PartnerLeaderboardSchema, type PartnerStats, PartnerStatsSchema } from '../src/protocol/schemas.ts';
-import type { Db } from './db/database.ts';
+import { backgroundRows, type Db } from './db/database.ts';
 import { HttpError } from './http-error.ts';
+import { sharedWhileRunning } from './in-flight.ts';
 
 const partnerIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -37,7 +38,7 @@ async function statsByPartner(db: Db, partner?: string): Promise<PartnerStats[]>
     .where('sessions.partner', 'is not', null)
     .groupBy('sessions.partner');
   if (partner !== undefined) query = query.where('sessions.partner', '=', partner);
-  return (await query.execute()).map((row) => ({
+  return (await backgroundRows(db, query)).map((row) => ({
     partner: row.partner!,
     contributors: Number(row.contributors),
     validatedResults: Number(row.validated),
@@ -53,7 +54,9 @@ export async function partnerStats(db: Db, partner: string): Promise<PartnerStat
 }
 
 /** Partners by credit earned, most first (then by validated results, then by id). */
-export async function partnerLeaderboard(db: Db): Promise<PartnerStats[]> {
+export const partnerLeaderboard: (db: Db) => Promise<PartnerStats[]> = sharedWhileRunning(partnersByCredit);
+
+async function partnersByCredit(db: Db): Promise<PartnerStats[]> {
   const all = await statsByPartner(db);
   const byCredit = (a: PartnerStats, b: PartnerStats) => {
     const diff = BigInt(b.credit) - BigInt(a.credit);

@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { type Compilable, type CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { BackgroundReader } from './background-reader.ts';
 import { type Checkpointer, startCheckpointer } from './checkpointer.ts';
 import { migrateToLatest } from './migrations.ts';
 import type { Database } from './schema.ts';
@@ -61,12 +62,15 @@ export async function openDatabase(location: string): Promise<Db> {
     const writer = withStatementCache(sqlite);
     const onDisk = location !== ':memory:';
     const reader = onDisk ? new SqliteDatabase(location, { readonly: true }) : undefined;
-    const checkpointer = onDisk ? startCheckpointer(sqlite, location, createRequire(import.meta.url).resolve('better-sqlite3')) : undefined;
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    const checkpointer = onDisk ? startCheckpointer(sqlite, location, driver) : undefined;
+    const background = onDisk ? new BackgroundReader(location, driver) : undefined;
     db = new Kysely<Database>({
       dialect: new SqliteDialect({
         database: {
           prepare: (text) => writer.prepare(text),
           close: () => {
+            background?.stop();
             checkpointer?.stop();
             reader?.close();
             writer.close();
@@ -77,6 +81,7 @@ export async function openDatabase(location: string): Promise<Db> {
     });
     dialects.set(db, 'sqlite');
     if (checkpointer) checkpointers.set(db, checkpointer);
+    if (background) backgroundReaders.set(db, background);
     await migrateToLatest(db, 'sqlite');
     if (reader) {
       reader.pragma(`cache_size = ${kCacheKiB}`);
@@ -90,6 +95,7 @@ export async function openDatabase(location: string): Promise<Db> {
 }
 
 const readers = new WeakMap<Db, Db>();
+const backgroundReaders = new WeakMap<Db, BackgroundReader>();
 const checkpointers = new WeakMap<Db, Checkpointer>();
 
 /**
@@ -109,4 +115,16 @@ export function walCheckpointWait(db: Db): Promise<void> | undefined {
  */
 export function readerOf(db: Db): Db {
   return readers.get(db) ?? db;
+}
+
+/**
+ * The rows of a read that scans much of a large table: on an SQLite file, run on the background
+ * read thread (background-reader.ts), so the event loop goes on meanwhile; on PostgreSQL (whose
+ * queries never hold the event loop) and SQLite in memory, by the reading handle here.
+ */
+export async function backgroundRows<Row>(db: Db, query: Compilable<Row> | CompiledQuery<Row>): Promise<Row[]> {
+  const compiled = 'compile' in query ? query.compile() : query;
+  const background = backgroundReaders.get(db);
+  if (background) return background.query(compiled);
+  return (await readerOf(db).executeQuery(compiled)).rows;
 }
