@@ -156,7 +156,7 @@ async function contribute(client: Client, phase: Phase): Promise<void> {
       // A browser computes in a worker, so its answers are read while it computes: here the other
       // clients' answers are let in between units, or this process's own computing would count
       // as the coordinator's latency.
-      if (!process.env.SIM_NOYIELD) await new Promise((next) => setImmediate(next));
+      await new Promise((next) => setImmediate(next));
     }
     if (batchSize === 1) {
       const { lease, output } = results[0]!;
