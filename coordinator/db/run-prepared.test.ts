@@ -56,6 +56,28 @@ describe.each(testDatabases)('prepared statements on $name', ({ name, skip }) =>
     expect((await streaksOf(['0xb', '0xf'], 3)).rows).toEqual(built);
   });
 
+  it('puts each row’s values in its own columns, whether the rows list their keys in one order or not', async () => {
+    const reordered = (owner: string, streak: number) => {
+      const { created_at, invalid_results, probation, leased_today, day, quota, ...rest } = host(owner, streak);
+      return { streak: rest.streak, owner: rest.owner, quota: quota + 1, day, leased_today, probation, invalid_results, created_at };
+    };
+    await insertHosts([host('0xa', 1), host('0xb', 2)]);
+    await insertHosts([host('0xc', 3), reordered('0xd', 4)]);
+    await insertHosts([reordered('0xe', 5), reordered('0xf', 6)]);
+    await insertHosts([host('0x1', 7), host('0x2', 8)]);
+    const stored = await db.selectFrom('hosts').select(['owner', 'streak', 'quota']).orderBy('owner').execute();
+    expect(stored).toEqual([
+      { owner: '0x1', streak: 7, quota: 10 },
+      { owner: '0x2', streak: 8, quota: 10 },
+      { owner: '0xa', streak: 1, quota: 10 },
+      { owner: '0xb', streak: 2, quota: 10 },
+      { owner: '0xc', streak: 3, quota: 10 },
+      { owner: '0xd', streak: 4, quota: 11 },
+      { owner: '0xe', streak: 5, quota: 11 },
+      { owner: '0xf', streak: 6, quota: 11 },
+    ]);
+  });
+
   it('runs updates with a CASE per row inside one transaction', async () => {
     await insertHosts([host('0xa', 1), host('0xb', 2), host('0xc', 3)]);
     const setStreaks = (pairs: [string, number][]) =>
