@@ -76,4 +76,17 @@ describe('reads off the event loop (the dashboard statistics)', () => {
     expect(existsSync(`${file}-wal`)).toBe(false);
     await expect(backgroundRows(open, CompiledQuery.raw('select n from tally', []))).rejects.toThrow(/closed/);
   });
+
+  it('closed just as a read starts, fails that read and leaves no WAL: the thread never opens the file after the writer closed it', async () => {
+    const { db: open, file } = await freshDatabase();
+    await sql`create table tally (n integer not null)`.execute(open);
+    const read = backgroundRows(open, CompiledQuery.raw('select n from tally', []));
+    await open.destroy();
+    db = undefined;
+    await expect(read).rejects.toThrow(/closed/);
+    // Time for a thread that would open the file late to do it.
+    await new Promise((resume) => setTimeout(resume, 300));
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    expect(existsSync(`${file}-shm`)).toBe(false);
+  });
 });

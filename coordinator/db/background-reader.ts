@@ -1,8 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import type { CompiledQuery } from 'kysely';
 
+// The thread's state, in memory both sides share: it opens only from kStarting, so a stop that
+// comes first (kStopping) keeps it from opening the file after the writer has closed.
+const kStarting = 0;
 const kOpen = 1;
 const kClosed = 2;
+const kOpening = 3;
+const kStopping = 4;
+const kFailed = 5;
 /** How long closing the database waits for the thread to close its connection. */
 const kStopWaitMs = 2000;
 /** Distinct SQL texts the thread keeps prepared. */
@@ -15,31 +21,44 @@ const kWorkerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const state = new Int32Array(workerData.state);
-const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
-db.pragma('busy_timeout = 5000');
-Atomics.store(state, 0, ${kOpen});
-const statements = new Map();
-parentPort.on('message', (message) => {
-  if (message === 'stop') {
-    db.close();
-    Atomics.store(state, 0, ${kClosed});
-    Atomics.notify(state, 0);
-    parentPort.close();
-    return;
-  }
-  const { id, sql, parameters } = message;
+// A stop that came first: the file is never opened.
+if (Atomics.compareExchange(state, 0, ${kStarting}, ${kOpening}) !== ${kStarting}) parentPort.close();
+else serve();
+function serve() {
+  let db;
   try {
-    let statement = statements.get(sql);
-    if (!statement) {
-      if (statements.size >= ${kMaxStatements}) statements.delete(statements.keys().next().value);
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    parentPort.postMessage({ id, rows: statement.all(parameters) });
+    db = new Database(workerData.file, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
   } catch (error) {
-    parentPort.postMessage({ id, error: String((error && error.message) || error) });
+    Atomics.store(state, 0, ${kFailed});
+    Atomics.notify(state, 0);
+    throw error;
   }
-});
+  Atomics.store(state, 0, ${kOpen});
+  Atomics.notify(state, 0);
+  const statements = new Map();
+  parentPort.on('message', (message) => {
+    if (message === 'stop') {
+      db.close();
+      Atomics.store(state, 0, ${kClosed});
+      Atomics.notify(state, 0);
+      parentPort.close();
+      return;
+    }
+    const { id, sql, parameters } = message;
+    try {
+      let statement = statements.get(sql);
+      if (!statement) {
+        if (statements.size >= ${kMaxStatements}) statements.delete(statements.keys().next().value);
+        statement = db.prepare(sql);
+        statements.set(sql, statement);
+      }
+      parentPort.postMessage({ id, rows: statement.all(parameters) });
+    } catch (error) {
+      parentPort.postMessage({ id, error: String((error && error.message) || error) });
+    }
+  });
+}
 `;
 
 interface Waiting {
@@ -64,33 +83,71 @@ export class BackgroundReader {
   #thread: Thread | undefined;
   #nextId = 0;
   #closed = false;
+  /** When the next read may start (performance.now()): see query(). */
+  #restUntil = 0;
 
   constructor(
     private readonly file: string,
     private readonly driver: string,
   ) {}
 
-  /** The rows of a compiled (read-only) query. */
-  query<Row>(compiled: CompiledQuery<Row>): Promise<Row[]> {
-    if (this.#closed) return Promise.reject(new Error('the database is closed'));
+  /**
+   * The rows of a compiled (read-only) query. Each read rests, before it starts, for as long as
+   * the one before it took: a read holds a snapshot, and while it does the WAL cannot be copied
+   * back past it and start over, so reads back to back (many dashboards, a large ledger) would
+   * let it grow without end. Resting as long as it read leaves the checkpoints at least half the time.
+   */
+  async query<Row>(compiled: CompiledQuery<Row>): Promise<Row[]> {
+    const rest = this.#restUntil - performance.now();
+    this.#restUntil = Math.max(this.#restUntil, performance.now());
+    if (rest > 0) await new Promise((resume) => setTimeout(resume, rest));
+    if (this.#closed) throw new Error('the database is closed');
     const thread = this.#started();
     const id = this.#nextId++;
-    return new Promise<Row[]>((resolve, reject) => {
+    const started = performance.now();
+    const rows = await new Promise<Row[]>((resolve, reject) => {
       if (thread.waiting.size === 0) thread.worker.ref();
       thread.waiting.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
-      thread.worker.postMessage({ id, sql: compiled.sql, parameters: compiled.parameters });
+      try {
+        thread.worker.postMessage({ id, sql: compiled.sql, parameters: compiled.parameters });
+      } catch (error) {
+        // A value a message cannot carry: this read fails alone.
+        thread.waiting.delete(id);
+        if (thread.waiting.size === 0) thread.worker.unref();
+        reject(error);
+      }
+    }).finally(() => {
+      const ended = performance.now();
+      this.#restUntil = Math.max(this.#restUntil, ended + (ended - started));
     });
+    return rows;
   }
 
-  /** Closes the thread's connection (waiting up to kStopWaitMs), so that the writer, closed after it, is the file's last. */
-  stop(): void {
+  /**
+   * Closes the thread's connection, so that the writer, closed after it, is the file's last: a
+   * thread that has not opened it yet never will, and an open one is waited for up to
+   * kStopWaitMs. False when that ran out (a read still going): the connection may still be open,
+   * and the thread is ended as soon as its read returns.
+   */
+  stop(): boolean {
     this.#closed = true;
     const thread = this.#thread;
     this.#thread = undefined;
-    if (!thread) return;
-    thread.worker.postMessage('stop');
-    if (Atomics.load(thread.state, 0) === kOpen) Atomics.wait(thread.state, 0, kOpen, kStopWaitMs);
+    if (!thread) return true;
+    const { state, worker } = thread;
     this.#fail(thread, new Error('the database is closed'));
+    if (Atomics.compareExchange(state, 0, kStarting, kStopping) === kStarting) {
+      void worker.terminate();
+      return true;
+    }
+    if (Atomics.load(state, 0) === kOpening) Atomics.wait(state, 0, kOpening, kStopWaitMs);
+    if (Atomics.load(state, 0) === kOpen) {
+      worker.postMessage('stop');
+      Atomics.wait(state, 0, kOpen, kStopWaitMs);
+    }
+    const closed = Atomics.load(state, 0) !== kOpen && Atomics.load(state, 0) !== kOpening;
+    if (!closed) void worker.terminate();
+    return closed;
   }
 
   #started(): Thread {

@@ -70,11 +70,13 @@ export async function openDatabase(location: string): Promise<Db> {
         database: {
           prepare: (text) => writer.prepare(text),
           close: () => {
-            background?.stop();
+            // A background read that outlasted the wait may still hold its connection: the -shm
+            // handle then stays open, as closing it would drop that connection's locks.
+            const backgroundClosed = background?.stop() ?? true;
             checkpointer?.stop();
             reader?.close();
             writer.close();
-            checkpointer?.release();
+            if (backgroundClosed) checkpointer?.release();
           },
         },
       }),
