@@ -83,8 +83,9 @@ export class BackgroundReader {
   #thread: Thread | undefined;
   #nextId = 0;
   #closed = false;
-  /** When the next read may start (performance.now()): see query(). */
+  /** When the next read may start (performance.now()), and the read before it: see query(). */
   #restUntil = 0;
+  #previous: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly file: string,
@@ -92,35 +93,45 @@ export class BackgroundReader {
   ) {}
 
   /**
-   * The rows of a compiled (read-only) query. Each read rests, before it starts, for as long as
-   * the one before it took: a read holds a snapshot, and while it does the WAL cannot be copied
-   * back past it and start over, so reads back to back (many dashboards, a large ledger) would
-   * let it grow without end. Resting as long as it read leaves the checkpoints at least half the time.
+   * The rows of a compiled (read-only) query. Reads run one at a time, and each rests, before it
+   * starts, for as long as the one before it took: a read holds a snapshot, and while it does the
+   * WAL cannot be copied back past it and start over, so reads back to back (many dashboards, a
+   * large ledger) would let it grow without end. Resting as long as it read leaves the checkpoints
+   * at least half the time.
    */
-  async query<Row>(compiled: CompiledQuery<Row>): Promise<Row[]> {
+  query<Row>(compiled: CompiledQuery<Row>): Promise<Row[]> {
+    const read = this.#previous.then(() => this.#read(compiled));
+    this.#previous = read.then(
+      () => undefined,
+      () => undefined,
+    );
+    return read;
+  }
+
+  async #read<Row>(compiled: CompiledQuery<Row>): Promise<Row[]> {
     const rest = this.#restUntil - performance.now();
-    this.#restUntil = Math.max(this.#restUntil, performance.now());
     if (rest > 0) await new Promise((resume) => setTimeout(resume, rest));
     if (this.#closed) throw new Error('the database is closed');
     const thread = this.#started();
     const id = this.#nextId++;
     const started = performance.now();
-    const rows = await new Promise<Row[]>((resolve, reject) => {
-      if (thread.waiting.size === 0) thread.worker.ref();
-      thread.waiting.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
-      try {
-        thread.worker.postMessage({ id, sql: compiled.sql, parameters: compiled.parameters });
-      } catch (error) {
-        // A value a message cannot carry: this read fails alone.
-        thread.waiting.delete(id);
-        if (thread.waiting.size === 0) thread.worker.unref();
-        reject(error);
-      }
-    }).finally(() => {
+    try {
+      return await new Promise<Row[]>((resolve, reject) => {
+        if (thread.waiting.size === 0) thread.worker.ref();
+        thread.waiting.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
+        try {
+          thread.worker.postMessage({ id, sql: compiled.sql, parameters: compiled.parameters });
+        } catch (error) {
+          // A value a message cannot carry: this read fails alone.
+          thread.waiting.delete(id);
+          if (thread.waiting.size === 0) thread.worker.unref();
+          reject(error);
+        }
+      });
+    } finally {
       const ended = performance.now();
-      this.#restUntil = Math.max(this.#restUntil, ended + (ended - started));
-    });
-    return rows;
+      this.#restUntil = ended + (ended - started);
+    }
   }
 
   /**
