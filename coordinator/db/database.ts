@@ -59,6 +59,8 @@ export async function openDatabase(location: string): Promise<Db> {
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma(`cache_size = ${kCacheKiB}`);
+    // Statement and savepoint journals in memory: on disk each page they keep was a write call.
+    sqlite.pragma('temp_store = MEMORY');
     const writer = withStatementCache(sqlite);
     const onDisk = location !== ':memory:';
     const reader = onDisk ? new SqliteDatabase(location, { readonly: true }) : undefined;

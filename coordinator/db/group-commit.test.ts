@@ -41,6 +41,23 @@ describe('write transactions on SQLite', () => {
     expect(kept).toEqual(owners.map((owner, i) => ({ owner, streak: i })).filter((_, i) => i !== 7 && i !== 12));
   });
 
+  it('undoes the writes of a request that fails alone, and the next request goes on', async () => {
+    folder = mkdtempSync(join(tmpdir(), 'surge-group-'));
+    db = await openDatabase(join(folder, 'surge.db'));
+    const failing = writeTransaction(db, async (trx) => {
+      await trx.insertInto('hosts').values(host('0x01')).execute();
+      throw new Error('fails after writing');
+    });
+    await expect(failing).rejects.toThrow('fails after writing');
+    const duplicate = writeTransaction(db, async (trx) => {
+      await trx.insertInto('hosts').values(host('0x02')).execute();
+      await trx.insertInto('hosts').values(host('0x02')).execute();
+    });
+    await expect(duplicate).rejects.toThrow(/UNIQUE/);
+    await writeTransaction(db, (trx) => trx.insertInto('hosts').values(host('0x03')).execute());
+    expect((await db.selectFrom('hosts').select('owner').execute()).map((row) => row.owner)).toEqual(['0x03']);
+  });
+
   it('keeps what it answered for: the rows are there in a database opened afresh', async () => {
     folder = mkdtempSync(join(tmpdir(), 'surge-group-'));
     const file = join(folder, 'surge.db');
