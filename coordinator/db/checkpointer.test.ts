@@ -28,7 +28,7 @@ describe('WAL checkpoints on SQLite', () => {
   it('copies commits into the database file from another thread, before any commit would checkpoint them', async () => {
     const { db, file } = await freshDatabase();
     const before = statSync(file).size;
-    // 2 MiB: 512 pages, well under the 8,000 after which writes wait for a checkpoint.
+    // 2 MiB: 512 pages, well under the 24,000 after which writes wait for a checkpoint.
     const body = new Uint8Array(512 * 1024).fill(7);
     for (let commit = 0; commit < 4; commit++) await writeTransaction(db, (trx) => sql`insert into blobs (body) values (${body})`.execute(trx));
     await expect.poll(() => statSync(file).size - before, { timeout: 5_000 }).toBeGreaterThanOrEqual(2 * kMiB);
@@ -36,23 +36,23 @@ describe('WAL checkpoints on SQLite', () => {
 
   it('starts the WAL over while commits come back to back, without the writer checkpointing, and removes it on close with every write kept', async () => {
     const { db: open, file } = await freshDatabase();
-    // 96 MiB in 192 commits of 512 KiB, with no pause in which a checkpoint could catch up.
-    // Writes wait for the thread at 8,000 frames (about 32 MiB); the writer's own checkpoint
-    // would only run at twice that, so a WAL under 36 MiB means the waits bounded it.
-    const body = new Uint8Array(512 * 1024).fill(9);
+    // 224 MiB in 224 commits of 1 MiB, with no pause in which a checkpoint could catch up.
+    // Writes wait for the thread at 24,000 frames (about 94 MiB); the writer's own checkpoint
+    // would only run at twice that, so a WAL under 98 MiB means the waits bounded it.
+    const body = new Uint8Array(kMiB).fill(9);
     let largestWal = 0;
-    for (let commit = 0; commit < 192; commit++) {
+    for (let commit = 0; commit < 224; commit++) {
       await writeTransaction(open, (trx) => sql`insert into blobs (body) values (${body})`.execute(trx));
       largestWal = Math.max(largestWal, statSync(`${file}-wal`).size);
     }
-    expect(largestWal).toBeLessThan(36 * kMiB);
-    expect(statSync(file).size).toBeGreaterThan(60 * kMiB);
+    expect(largestWal).toBeLessThan(98 * kMiB);
+    expect(statSync(file).size).toBeGreaterThan(140 * kMiB);
 
     // The thread's connection closes first: the writer, last to close, empties and removes the WAL.
     await open.destroy();
     expect(existsSync(`${file}-wal`)).toBe(false);
     db = await openDatabase(file);
     const count = await sql<{ count: number }>`select count(*) as count from blobs`.execute(db);
-    expect(count.rows[0]?.count).toBe(192);
+    expect(count.rows[0]?.count).toBe(224);
   });
 });
