@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import type { ExpressionBuilder, Transaction } from 'kysely';
+import { type ExpressionBuilder, sql, type Transaction } from 'kysely';
 import type { KernelName, Lease, WorkSpec } from '../src/protocol/schemas.ts';
 import { exactKernels, makeCanary } from './canaries.ts';
 import { type DatabaseDialect, type Db, dialectOf } from './db/database.ts';
@@ -68,13 +68,7 @@ export async function leaseUnits(db: Db, options: LeaseOptions, count: number): 
   if (trust.replication !== 'adaptive') return { leases: await leaseReplicas(db, options, trust, random, count) };
   const host = await writeTransaction(db, (trx) => hostStanding(trx, options.owner, options.now, trust), { urgent: true });
   if (host.leased_today >= host.quota) return { leases: [], retryAfterMs: untilNextDay(options.now) };
-  const held = await db
-    .selectFrom('leases')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('owner', '=', options.owner)
-    .where('state', '=', 'open')
-    .where('deadline', '>=', options.now)
-    .executeTakeFirstOrThrow();
+  const held = await openLeasesOf(db, options.owner, options.now).executeTakeFirstOrThrow();
   const room = Math.min(count, host.quota - host.leased_today, trust.maxInProgress - Number(held.count));
   if (room <= 0) return { leases: [], retryAfterMs: kBusyRetryMs };
   const wantsCanary = host.probation > 0 || random() < trust.canaryRate;
@@ -92,6 +86,19 @@ export async function leaseUnits(db: Db, options: LeaseOptions, count: number): 
   const leases = await leaseReplicas(db, options, trust, random, room - (canary ? 1 : 0));
   if (canary) leases.splice(Math.floor(random() * (leases.length + 1)), 0, canary);
   return { leases };
+}
+
+/**
+ * How many leases `owner` holds open and not overdue. The state is a literal, so that the
+ * partial index of open leases serves it (migration 0014): no other index reads leases by owner.
+ */
+export function openLeasesOf(db: Db, owner: string, now: number) {
+  return db
+    .selectFrom('leases')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('owner', '=', owner)
+    .where('state', '=', sql.lit('open'))
+    .where('deadline', '>=', now);
 }
 
 /** Unit columns a lease shows, joined with its job. */

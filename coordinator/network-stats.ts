@@ -44,7 +44,8 @@ async function computeNetworkStats(db: Db, now: number): Promise<NetworkStats> {
   const liveSessions = db
     .selectFrom('leases')
     .select('session')
-    .where('state', '=', 'open')
+    // A literal: then only the open leases are read, from their partial index (migration 0014).
+    .where('state', '=', sql.lit('open'))
     .where('deadline', '>', now)
     .union(
       db

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Hex, PrivateKeyAccount } from 'viem';
 import { getAddress } from 'viem';
 import { KernelError } from '../src/errors/kernel-error.ts';
@@ -382,7 +382,7 @@ export type Judged =
  * earn nothing, and their units ask for another replica.
  */
 async function withholdPending(trx: Transaction<Database>, owner: string): Promise<void> {
-  const pending = await trx.selectFrom('leases').select(['id', 'unit_id']).where('owner', '=', owner).where('state', '=', 'pending').execute();
+  const pending = await pendingLeasesOf(trx, owner).execute();
   for (const replica of pending) {
     await trx.updateTable('leases').set({ state: 'invalid' }).where('id', '=', replica.id).execute();
     await trx
@@ -392,6 +392,14 @@ async function withholdPending(trx: Transaction<Database>, owner: string): Promi
       .execute();
     await refreshUnit(trx, replica.unit_id);
   }
+}
+
+/**
+ * The replicas `owner` has waiting for a quorum. The state is a literal, so that the partial
+ * index of pending leases serves it (migration 0014): no other index reads leases by owner.
+ */
+export function pendingLeasesOf(db: Db | Transaction<Database>, owner: string) {
+  return db.selectFrom('leases').select(['id', 'unit_id']).where('owner', '=', owner).where('state', '=', sql.lit('pending'));
 }
 
 /** The ledger's totals for one owner, with those of the owner keys linked to it (a wallet's). */

@@ -246,6 +246,18 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0014-live-leases-by-owner': {
+      async up(db: Kysely<unknown>) {
+        // A lease is looked up by owner only while it is open (the leases an owner holds) or
+        // pending (withheld after a wrong canary). Indexing every lease by (owner, state) wrote
+        // each lease into it twice, into an owner's part that grew with every lease it ever held;
+        // partial indexes hold only the live ones, a few pages (docs/decisions/0012). A query
+        // uses one only when it names the state as a literal, not as a bound value.
+        await db.schema.dropIndex('leases_by_owner_state').execute();
+        await db.schema.createIndex('leases_open_by_owner').on('leases').columns(['owner', 'deadline']).where(sql.ref('state'), '=', 'open').execute();
+        await db.schema.createIndex('leases_pending_by_owner').on('leases').column('owner').where(sql.ref('state'), '=', 'pending').execute();
+      },
+    },
   };
 }
 
