@@ -252,7 +252,8 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
         // pending (withheld after a wrong canary). Indexing every lease by (owner, state) wrote
         // each lease into it twice, into an owner's part that grew with every lease it ever held;
         // partial indexes hold only the live ones, a few pages (docs/decisions/0012). A query
-        // uses one only when it names the state as a literal, not as a bound value.
+        // names the state as a literal: with a bound value SQLite plans it without the index, and
+        // again, with the index, each time the value is bound.
         await db.schema.dropIndex('leases_by_owner_state').execute();
         await db.schema.createIndex('leases_open_by_owner').on('leases').columns(['owner', 'deadline']).where(sql.ref('state'), '=', 'open').execute();
         await db.schema.createIndex('leases_pending_by_owner').on('leases').column('owner').where(sql.ref('state'), '=', 'pending').execute();
