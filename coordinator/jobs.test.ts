@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
@@ -294,6 +294,7 @@ describe.each(testDatabases)('on $name', ({ name: database, skip }) => {
       } finally {
         log.mockRestore();
         errors.mockRestore();
+        rmSync(folder, { recursive: true, force: true });
       }
     });
   });
