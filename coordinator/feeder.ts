@@ -68,7 +68,7 @@ export async function leaseUnits(db: Db, options: LeaseOptions, count: number): 
   if (trust.replication !== 'adaptive') return { leases: await leaseReplicas(db, options, trust, random, count) };
   const host = await writeTransaction(db, (trx) => hostStanding(trx, options.owner, options.now, trust), { urgent: true });
   if (host.leased_today >= host.quota) return { leases: [], retryAfterMs: untilNextDay(options.now) };
-  const held = await openLeasesOf(db, options.owner, options.now).executeTakeFirstOrThrow();
+  const held = await openLeaseCount(db, options.owner, options.now).executeTakeFirstOrThrow();
   const room = Math.min(count, host.quota - host.leased_today, trust.maxInProgress - Number(held.count));
   if (room <= 0) return { leases: [], retryAfterMs: kBusyRetryMs };
   const wantsCanary = host.probation > 0 || random() < trust.canaryRate;
@@ -92,7 +92,7 @@ export async function leaseUnits(db: Db, options: LeaseOptions, count: number): 
  * How many leases `owner` holds open and not overdue. The state is a literal, so that the
  * partial index of open leases serves it (migration 0014): no other index reads leases by owner.
  */
-export function openLeasesOf(db: Db, owner: string, now: number) {
+export function openLeaseCount(db: Db, owner: string, now: number) {
   return db
     .selectFrom('leases')
     .select((eb) => eb.fn.countAll<number>().as('count'))

@@ -1,7 +1,7 @@
 import { type Compilable, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Db, openDatabase } from './db/database.ts';
-import { openLeasesOf } from './feeder.ts';
+import { openLeaseCount } from './feeder.ts';
 import { pendingLeasesOf } from './result-intake.ts';
 
 let db: Db | undefined;
@@ -28,7 +28,7 @@ async function planOf(query: Compilable<unknown>): Promise<string> {
 describe('leases by owner', () => {
   it("counts an owner's open leases from the index of open leases", async () => {
     db = await openDatabase(':memory:');
-    expect(await planOf(openLeasesOf(db, '0xowner', 1_000))).toMatch(/USING COVERING INDEX leases_open_by_owner/);
+    expect(await planOf(openLeaseCount(db, '0xowner', 1_000))).toMatch(/USING COVERING INDEX leases_open_by_owner/);
   });
 
   it("finds an owner's pending replicas from the index of pending leases", async () => {

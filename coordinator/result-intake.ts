@@ -398,7 +398,7 @@ async function withholdPending(trx: Transaction<Database>, owner: string): Promi
  * The replicas `owner` has waiting for a quorum. The state is a literal, so that the partial
  * index of pending leases serves it (migration 0014): no other index reads leases by owner.
  */
-export function pendingLeasesOf(db: Db | Transaction<Database>, owner: string) {
+export function pendingLeasesOf(db: Db, owner: string) {
   return db.selectFrom('leases').select(['id', 'unit_id']).where('owner', '=', owner).where('state', '=', sql.lit('pending'));
 }
 
