@@ -2,10 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { type Compilable, type CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { type Compilable, type CompiledQuery, Kysely, PostgresDialect, type SqliteDatabase as SqliteConnection, SqliteDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import { BackgroundReader } from './background-reader.ts';
 import { type Checkpointer, startCheckpointer } from './checkpointer.ts';
+import { lendConnection, revokeConnection } from './direct-connections.ts';
 import { migrateToLatest } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { withStatementCache } from './statement-cache.ts';
@@ -84,13 +85,18 @@ export async function openDatabase(location: string): Promise<Db> {
       }),
     });
     dialects.set(db, 'sqlite');
+    writers.set(db, writer);
     if (checkpointer) checkpointers.set(db, checkpointer);
     if (background) backgroundReaders.set(db, background);
     await migrateToLatest(db, 'sqlite');
     if (reader) {
       reader.pragma(`cache_size = ${kCacheKiB}`);
       reader.pragma('busy_timeout = 5000');
-      readers.set(db, new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(reader) }) }));
+      const readConnection = withStatementCache(reader);
+      const readHandle = new Kysely<Database>({ dialect: new SqliteDialect({ database: readConnection }) });
+      // Reads only, no transactions: its statements can run on the connection directly (direct-connections.ts).
+      lendConnection(readHandle, readConnection);
+      readers.set(db, readHandle);
     }
     return db;
   }
@@ -99,6 +105,7 @@ export async function openDatabase(location: string): Promise<Db> {
 }
 
 const readers = new WeakMap<Db, Db>();
+const writers = new WeakMap<Db, SqliteConnection>();
 const backgroundReaders = new WeakMap<Db, BackgroundReader>();
 const checkpointers = new WeakMap<Db, Checkpointer>();
 
@@ -109,6 +116,23 @@ const checkpointers = new WeakMap<Db, Checkpointer>();
  */
 export function walCheckpointWait(db: Db): Promise<void> | undefined {
   return checkpointers.get(db)?.beforeWrite();
+}
+
+/**
+ * Runs `work` in a transaction on an SQLite database's writing connection, with the
+ * statements it prepares (run-prepared.ts) run on that connection directly while the
+ * transaction is open (direct-connections.ts): the group commit's transactions.
+ */
+export function sqliteTransaction<T>(db: Db, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    const connection = writers.get(db);
+    if (connection) lendConnection(trx, connection);
+    try {
+      return await work(trx);
+    } finally {
+      revokeConnection(trx);
+    }
+  });
 }
 
 /**

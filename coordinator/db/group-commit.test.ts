@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Db, openDatabase } from './database.ts';
+import { type Db, openDatabase, readerOf } from './database.ts';
 import { writeTransaction } from './group-commit.ts';
+import { runPrepared } from './run-prepared.ts';
 
 let folder: string;
 let db: Db;
@@ -66,5 +67,63 @@ describe('write transactions on SQLite', () => {
     const reopened = await openDatabase(file);
     expect((await reopened.selectFrom('hosts').select('owner').orderBy('owner').execute()).map((row) => row.owner)).toEqual(['0x01', '0x02', '0x03']);
     await reopened.destroy();
+  });
+
+  describe('statements built once (run-prepared.ts), which run on the connection directly inside a group', () => {
+    const insertHost = (handle: Db, owner: string) =>
+      runPrepared(handle, 'test-insert-host', host(owner), (values) => handle.insertInto('hosts').values(values));
+    const owners = async (handle: Db) =>
+      (await runPrepared(handle, 'test-owners', {}, () => handle.selectFrom('hosts').select('owner').orderBy('owner'))).rows.map((row) => row.owner);
+
+    it('undo with the request that ran them, alone or in a group', async () => {
+      folder = mkdtempSync(join(tmpdir(), 'surge-group-'));
+      db = await openDatabase(join(folder, 'surge.db'));
+      const failing = (owner: string) =>
+        writeTransaction(db, async (trx) => {
+          await insertHost(trx, owner);
+          throw new Error(`${owner} fails after writing`);
+        });
+      await expect(failing('0x01')).rejects.toThrow('0x01 fails');
+      const group = await Promise.allSettled([
+        writeTransaction(db, (trx) => insertHost(trx, '0x02')),
+        failing('0x03'),
+        writeTransaction(db, (trx) => insertHost(trx, '0x04')),
+      ]);
+      expect(group.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await owners(db)).toEqual(['0x02', '0x04']);
+    });
+
+    it('on the database itself wait for the open transaction, and are not undone with it', async () => {
+      folder = mkdtempSync(join(tmpdir(), 'surge-group-'));
+      db = await openDatabase(join(folder, 'surge.db'));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let written!: () => void;
+      const insideWritten = new Promise<void>((resolve) => (written = resolve));
+      const failing = writeTransaction(db, async (trx) => {
+        await insertHost(trx, '0x01');
+        written();
+        await released;
+        throw new Error('fails after writing');
+      });
+      await insideWritten;
+      // Run on the writing connection now, this insert would be part of the transaction above and undone with it.
+      const outside = insertHost(db, '0x02');
+      release();
+      await expect(failing).rejects.toThrow('fails after writing');
+      await outside;
+      expect(await owners(db)).toEqual(['0x02']);
+    });
+
+    it('on the reading handle see the last commit, not the writes of a transaction still open', async () => {
+      folder = mkdtempSync(join(tmpdir(), 'surge-group-'));
+      db = await openDatabase(join(folder, 'surge.db'));
+      const seenInside = await writeTransaction(db, async (trx) => {
+        await insertHost(trx, '0x01');
+        return { byReader: await owners(readerOf(db)), byTransaction: await owners(trx) };
+      });
+      expect(seenInside).toEqual({ byReader: [], byTransaction: ['0x01'] });
+      expect(await owners(readerOf(db))).toEqual(['0x01']);
+    });
   });
 });

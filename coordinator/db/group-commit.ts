@@ -1,5 +1,5 @@
 import { sql, type Transaction } from 'kysely';
-import { type Db, dialectOf, walCheckpointWait } from './database.ts';
+import { type Db, dialectOf, sqliteTransaction, walCheckpointWait } from './database.ts';
 import type { Database } from './schema.ts';
 
 type Work<T> = (trx: Transaction<Database>) => Promise<T>;
@@ -78,7 +78,7 @@ class GroupCommit {
     if (group.length === 1) return this.commitAlone(group[0]!);
     const settled: { ok: boolean; value: unknown }[] = [];
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await sqliteTransaction(this.db, async (trx) => {
         for (const { work } of group) {
           await sql`savepoint surge_request`.execute(trx);
           try {
@@ -109,7 +109,7 @@ class GroupCommit {
    */
   private async commitAlone({ work, resolve, reject }: Waiting): Promise<void> {
     try {
-      resolve(await this.db.transaction().execute(work));
+      resolve(await sqliteTransaction(this.db, work));
     } catch (error) {
       reject(error);
     }

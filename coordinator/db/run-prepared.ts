@@ -1,4 +1,5 @@
 import { type Compilable, CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+import { runDirectly } from './direct-connections.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -69,7 +70,8 @@ export async function runPrepared<Values, Row>(
     byKey.set(key, statement);
   }
   const parameters = statement.order.map((index) => leaves[index]);
-  return db.executeQuery<Row>(CompiledQuery.raw(statement.sql, parameters) as CompiledQuery<Row>);
+  // On a connection the handle holds (a group commit's transaction, the read-only connection), straight to SQLite.
+  return runDirectly<Row>(db, statement.sql, parameters) ?? db.executeQuery<Row>(CompiledQuery.raw(statement.sql, parameters) as CompiledQuery<Row>);
 }
 
 function compile<Values, Row>(name: string, values: Values, build: (values: Values) => Compilable<Row>): PreparedStatement {
