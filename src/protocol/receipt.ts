@@ -95,9 +95,47 @@ export interface BatchEntry {
  * concatenated in order: a Solidity contract can recompute it, and changing, dropping,
  * adding or reordering an entry changes it.
  */
-export function batchResultsRoot(entries: readonly BatchEntry[], hash: (data: Hex) => Hex = keccak256): Hex {
-  const words = entries.map((entry) => `${entry.lease.slice(2)}${entry.resultHash.slice(2)}${BigInt(entry.units).toString(16).padStart(64, '0')}`);
-  return hash(`0x${words.join('')}` as Hex);
+export function batchResultsRoot(entries: readonly BatchEntry[], hash: (data: Uint8Array) => Hex = keccak256): Hex {
+  // Written straight into bytes: the coordinator computes this twice for every batch, and
+  // building it as one long hex string (then decoding it) made a tenth of its garbage.
+  const encoded = new Uint8Array(entries.length * 96);
+  for (const [i, entry] of entries.entries()) {
+    if (!putBytes32(encoded, i * 96, entry.lease)) throw new Error(`entry ${i}'s lease is not 32 bytes of 0x-hex: ${entry.lease}`);
+    if (!putBytes32(encoded, i * 96 + 32, entry.resultHash)) throw new Error(`entry ${i}'s resultHash is not 32 bytes of 0x-hex: ${entry.resultHash}`);
+    if (!putUint256(encoded, i * 96 + 64, BigInt(entry.units))) throw new Error(`entry ${i}'s units are outside the uint256 range: ${entry.units}`);
+  }
+  return hash(encoded);
+}
+
+/** The value of each ASCII hex digit, -1 for any other character. */
+const hexDigitValues = new Int8Array(128).fill(-1);
+for (let digit = 0; digit < 16; digit++) {
+  hexDigitValues['0123456789abcdef'.charCodeAt(digit)] = digit;
+  hexDigitValues['0123456789ABCDEF'.charCodeAt(digit)] = digit;
+}
+
+/** Writes the 32 bytes of a 0x-hex word at `offset`; false if `hex` is not one. */
+function putBytes32(target: Uint8Array, offset: number, hex: string): boolean {
+  if (hex.length !== 66 || !hex.startsWith('0x')) return false;
+  for (let i = 0; i < 32; i++) {
+    const high = hexDigitValues[hex.charCodeAt(2 + 2 * i)] ?? -1;
+    const low = hexDigitValues[hex.charCodeAt(3 + 2 * i)] ?? -1;
+    if (high < 0 || low < 0) return false;
+    target[offset + i] = (high << 4) | low;
+  }
+  return true;
+}
+
+const kUint256Limit = 2n ** 256n;
+
+/** Writes a uint256 big-endian at `offset`, where the bytes are zero; false if `value` is outside the range. */
+function putUint256(target: Uint8Array, offset: number, value: bigint): boolean {
+  if (value < 0n || value >= kUint256Limit) return false;
+  for (let i = 31; i >= 0 && value > 0n; i--) {
+    target[offset + i] = Number(value & 0xffn);
+    value >>= 8n;
+  }
+  return true;
 }
 
 /** The batch receipt in the shape viem's typed-data functions take. */
