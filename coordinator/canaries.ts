@@ -6,7 +6,7 @@ import { primesReference } from '../src/kernels/primes.ts';
 import { kernelDefinitions } from '../src/kernels/registry.ts';
 import type { KernelName, WorkSpec } from '../src/protocol/schemas.ts';
 import { closeJobIfComplete, keepUnitOutput } from './assimilator.ts';
-import type { Db } from './db/database.ts';
+import { type Db, dialectOf } from './db/database.ts';
 
 /** Kernels whose outputs are the same bytes on every device, so results compare by hash. */
 export const exactKernels: ReadonlySet<KernelName> = new Set(['matmul-u32', 'mandelbrot', 'primes']);
@@ -89,6 +89,16 @@ export async function makeCanary(db: Db, kernels: readonly KernelName[] | undefi
       continue;
     }
     const made = await db.transaction().execute(async (trx) => {
+      // Other requests may have made this job's last canaries since its room was read: count again,
+      // with the job's row locked on PostgreSQL, where those requests run beside this one.
+      if (dialectOf(db) === 'postgres') await trx.selectFrom('jobs').select('id').where('id', '=', candidate.job_id).forUpdate().execute();
+      const { count } = await trx
+        .selectFrom('units')
+        .select((u) => u.fn.countAll<number>().as('count'))
+        .where('job_id', '=', candidate.job_id)
+        .where('canary', '=', 1)
+        .executeTakeFirstOrThrow();
+      if (Number(count) >= kCanariesPerJob) return false;
       const claimed = await trx
         .updateTable('units')
         .set({ canary: 1, expected_hash: keccak256(output), state: 'done', lease_deadline: null, current_lease: null })
