@@ -117,11 +117,14 @@ export async function startTestCoordinator(
       return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     },
     async close() {
-      await app.close();
-      await validator?.close();
-      await db.destroy();
-      await postgres?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      try {
+        await app.close();
+        await validator?.close();
+        await db.destroy();
+        await postgres?.drop();
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }
