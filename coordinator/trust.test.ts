@@ -8,6 +8,7 @@ import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
 import { sessionGrantMessage } from '../src/wallet/session-grant.ts';
 import { registerContributor, type TestContributor } from '../test/helpers/contributor.ts';
 import { startTestCoordinator, type TestCoordinator, testDatabases } from '../test/helpers/test-coordinator.ts';
+import { makeCanary } from './canaries.ts';
 import type { CoordinatorConfig } from './config.ts';
 import type { TrustConfig } from './trust-config.ts';
 import { createPrimesJob } from './work-generator.ts';
@@ -195,6 +196,16 @@ describe.each(testDatabases)('trust on $name', ({ name: database, skip }) => {
     // Untrusted again: its next unit is replicated.
     const next = (await lease(alice))!;
     expect((await coordinator.db.selectFrom('units').select('quorum').where('id', '=', next.unitId).executeTakeFirstOrThrow()).quorum).toBe(2);
+  });
+
+  it('makes at most four canaries for a job, however many requests make one at once', async () => {
+    await start({}, {}, 20);
+    const made = await Promise.all(Array.from({ length: 10 }, () => makeCanary(coordinator.db, ['primes'])));
+    const canaries = await coordinator.db.selectFrom('units').select('id').where('canary', '=', 1).execute();
+    expect(canaries).toHaveLength(4);
+    expect(made.filter(Boolean)).toHaveLength(4);
+    // The job's room is used up: another request makes none.
+    expect(await makeCanary(coordinator.db, ['primes'])).toBe(false);
   });
 
   it('catches a wrong canary, pays nothing for it, and withholds the owner’s pending credit', async () => {
