@@ -4,7 +4,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errorCodes } from '../src/protocol/error-codes.ts';
 import { ErrorResponseSchema, type JobRequest, JobRequestSchema, type JobStatus, JobStatusSchema, KernelNameSchema } from '../src/protocol/schemas.ts';
-import { readJobOutput } from './assimilator.ts';
+import { readJobOutput, withdrawDeadlinesOfClosedJobs } from './assimilator.ts';
 import { hashToken } from './config.ts';
 import type { Db } from './db/database.ts';
 import { HttpError } from './http-error.ts';
@@ -182,6 +182,7 @@ export async function registerJobRoutes(app: FastifyInstance, options: JobsRoute
       if (status.status !== 'active') throw new HttpError(409, errorCodes.jobNotActive, `Job ${status.id} is already ${status.status}.`, 'id');
       // Units of a cancelled job are never leased again (the feeder takes active jobs only).
       await db.updateTable('jobs').set({ status: 'cancelled' }).where('id', '=', status.id).where('status', '=', 'active').execute();
+      await withdrawDeadlinesOfClosedJobs(db);
       return jobStatus(db, status.id, name);
     },
   );

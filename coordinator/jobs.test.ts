@@ -244,6 +244,42 @@ describe.each(testDatabases)('on $name', ({ name: database, skip }) => {
       expect(order.slice(0, urgent.units.total)).toEqual(Array(urgent.units.total).fill(urgent.id));
       expect(order).not.toContain(dropped.id);
     });
+
+    it('takes the deadlines off a cancelled job’s leased units, so no lease looks for them again, and still pays a result that comes back', async () => {
+      const job = (await submit(mandelbrotJob)).json() as JobStatus;
+      const domain = ((await coordinator.app.inject({ method: 'GET', url: '/v1/info' })).json() as InfoResponse).domain as ReceiptDomain;
+      const { owner, session } = await registerContributor(coordinator.app);
+      const leaseOne = async () =>
+        (
+          (await coordinator.app.inject({ method: 'POST', url: '/v1/leases', payload: { session: session.address, backends: ['wasm'] } })).json() as {
+            lease: Lease;
+          }
+        ).lease;
+      const kept = await leaseOne();
+      await leaseOne(); // abandoned: its contributor never comes back
+      const earliestDeadline = async () =>
+        (
+          await coordinator.db
+            .selectFrom('units')
+            .select((eb) => eb.fn.min('lease_deadline').as('earliest'))
+            .where('state', '=', 'leased')
+            .executeTakeFirst()
+        )?.earliest ?? null;
+      expect(await earliestDeadline()).not.toBeNull();
+      expect((await coordinator.app.inject({ method: 'DELETE', url: `/v1/jobs/${job.id}`, headers: auth() })).json()).toMatchObject({ status: 'cancelled' });
+      // The feeder asks for the earliest deadline of any leased unit before it looks for overdue ones.
+      expect(await earliestDeadline()).toBeNull();
+
+      const output = correctOutput(kept);
+      const signed = await signWorkReceipt({ session, owner: owner.address, domain, lease: kept, output, seq: 0 });
+      const late = await coordinator.app.inject({
+        method: 'POST',
+        url: '/v1/results',
+        payload: { lease: kept.id, output: Buffer.from(output).toString('base64'), receipt: signed.receipt, signature: signed.signature },
+      });
+      expect(late.statusCode).toBe(200);
+      expect(late.json()).toMatchObject({ status: 'validated' });
+    });
   });
 
   describe('the progress stream', () => {

@@ -1,4 +1,4 @@
-import { closeCompletedJobs } from './assimilator.ts';
+import { closeCompletedJobs, withdrawDeadlinesOfClosedJobs } from './assimilator.ts';
 import { configFromEnv, hashToken } from './config.ts';
 import { loadCoordinatorKey } from './coordinator-key.ts';
 import { openDatabase } from './db/database.ts';
@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   const coordinator = loadCoordinatorKey(config.keyFile, config.coordinatorKey);
   await abandonPreparingJobs(db, Date.now(), { atStart: true });
   await closeCompletedJobs(db);
+  await withdrawDeadlinesOfClosedJobs(db);
   if (config.demo) await ensureDemoWork(db, config.demo);
   const localToken = config.requesterTokens.size === 0 ? loadOrCreateRequesterToken(config.requesterTokenFile) : undefined;
   if (localToken) config.requesterTokens.set(hashToken(localToken), 'local');
@@ -36,9 +37,11 @@ async function main(): Promise<void> {
   if (!nativeSecp256k1)
     app.log.warn("libsecp256k1 (the secp256k1 package's addon) did not load on this platform: signatures are checked in JavaScript, about 30 times slower");
 
-  // A job some process stopped making half way is failed once it is old enough (PostgreSQL: another process's).
+  // A job some process stopped making half way is failed once it is old enough (PostgreSQL:
+  // another process's); closed jobs' units lose deadlines a replica's result set again.
   const abandoning = setInterval(() => {
     abandonPreparingJobs(db, Date.now(), { atStart: false }).catch((error: unknown) => app.log.error({ err: error }, 'failing abandoned jobs failed'));
+    withdrawDeadlinesOfClosedJobs(db).catch((error: unknown) => app.log.error({ err: error }, 'withdrawing closed jobs’ deadlines failed'));
   }, 60_000);
   abandoning.unref();
 
