@@ -35,4 +35,22 @@ describe('sharedWhileRunning', () => {
     expect(await compute({ fail: false })).toBe('ok');
     expect(calls).toBe(3);
   });
+
+  it('shares a computation only between calls of the same name, when names are given', async () => {
+    const started: string[] = [];
+    const finishes = new Map<string, (value: string) => void>();
+    const compute = sharedWhileRunning(
+      (_key: object, partner: string) => {
+        started.push(partner);
+        return new Promise<string>((resolve) => finishes.set(partner, resolve));
+      },
+      (partner) => partner,
+    );
+    const key = {};
+    const calls = [compute(key, 'news-site'), compute(key, 'blog'), compute(key, 'news-site')];
+    expect(started).toEqual(['news-site', 'blog']);
+    finishes.get('news-site')!('news figures');
+    finishes.get('blog')!('blog figures');
+    expect(await Promise.all(calls)).toEqual(['news figures', 'blog figures', 'news figures']);
+  });
 });

@@ -46,12 +46,22 @@ async function statsByPartner(db: Db, partner?: string): Promise<PartnerStats[]>
   }));
 }
 
-/** One partner's own figures; zeros for a partner whose widget has not yet done validated work. */
+/**
+ * One partner's own figures; zeros for a partner whose widget has not yet done validated work.
+ * Every visitor's widget on a partner's pages may ask at once: they share one read of the ledger.
+ */
 export async function partnerStats(db: Db, partner: string): Promise<PartnerStats> {
   checkPartnerId(partner);
-  const [stats] = await statsByPartner(db, partner);
-  return stats ?? { partner, contributors: 0, validatedResults: 0, credit: '0' };
+  return sharedPartnerStats(db, partner);
 }
+
+const sharedPartnerStats: (db: Db, partner: string) => Promise<PartnerStats> = sharedWhileRunning(
+  async (db: Db, partner: string) => {
+    const [stats] = await statsByPartner(db, partner);
+    return stats ?? { partner, contributors: 0, validatedResults: 0, credit: '0' };
+  },
+  (partner) => partner,
+);
 
 /** Partners by credit earned, most first (then by validated results, then by id). */
 export const partnerLeaderboard: (db: Db) => Promise<PartnerStats[]> = sharedWhileRunning(partnersByCredit);
