@@ -131,11 +131,12 @@ export async function readJobOutput(db: Db, jobId: number): Promise<Uint8Array> 
  * overdue units only if one is; it offers units of active jobs only, so one abandoned lease of
  * a cancelled job made every later lease look, and find nothing, for good: about a sixth of a
  * lease's SQL time. Their open leases stay open: a result that still comes back is judged and
- * paid. Run when a job stops being active, at start and every minute (a replica's result can
- * set a unit's deadline again).
+ * paid. Run for a job when it stops being active, and for all at start and every minute (a
+ * replica's result can set a unit's deadline again).
  */
-export async function withdrawDeadlinesOfClosedJobs(db: Db): Promise<void> {
-  const closed = (await db.selectFrom('jobs').select('id').where('status', 'in', ['cancelled', 'failed']).execute()).map((job) => job.id);
+export async function withdrawDeadlinesOfClosedJobs(db: Db, jobIds?: readonly number[]): Promise<void> {
+  // A job that has just closed names itself; otherwise every cancelled and failed job.
+  const closed = jobIds ?? (await db.selectFrom('jobs').select('id').where('status', 'in', ['cancelled', 'failed']).execute()).map((job) => job.id);
   for (let start = 0; start < closed.length; start += kJobsPerWithdrawal) {
     await db
       .updateTable('units')
@@ -160,7 +161,7 @@ export async function closeJobIfComplete(db: Db, jobId: number, unitFailed = fal
       .where('id', '=', jobId)
       .where('status', '=', 'active')
       .execute();
-    await withdrawDeadlinesOfClosedJobs(db);
+    await withdrawDeadlinesOfClosedJobs(db, [jobId]);
     return;
   }
   await runPrepared(db, 'close-job-if-complete', { jobId, done: 'done' as const, active: 'active' as const }, (values) =>

@@ -182,7 +182,7 @@ export async function registerJobRoutes(app: FastifyInstance, options: JobsRoute
       if (status.status !== 'active') throw new HttpError(409, errorCodes.jobNotActive, `Job ${status.id} is already ${status.status}.`, 'id');
       // Units of a cancelled job are never leased again (the feeder takes active jobs only).
       await db.updateTable('jobs').set({ status: 'cancelled' }).where('id', '=', status.id).where('status', '=', 'active').execute();
-      await withdrawDeadlinesOfClosedJobs(db);
+      await withdrawDeadlinesOfClosedJobs(db, [status.id]);
       return jobStatus(db, status.id, name);
     },
   );

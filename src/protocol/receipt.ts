@@ -97,7 +97,8 @@ export interface BatchEntry {
  */
 export function batchResultsRoot(entries: readonly BatchEntry[], hash: (data: Uint8Array) => Hex = keccak256): Hex {
   // Written straight into bytes: the coordinator computes this twice for every batch, and
-  // building it as one long hex string (then decoding it) made a tenth of its garbage.
+  // building it as one long hex string (then decoding it) made a tenth of its garbage. viem's
+  // hexToBytes and numberToBytes make the same bytes at twice the CPU and a small array each.
   const encoded = new Uint8Array(entries.length * 96);
   for (const [i, entry] of entries.entries()) {
     if (!putBytes32(encoded, i * 96, entry.lease)) throw new Error(`entry ${i}'s lease is not 32 bytes of 0x-hex: ${entry.lease}`);
