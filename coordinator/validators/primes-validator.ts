@@ -1,6 +1,7 @@
 import { errorMessage } from '../../src/errors/surge-error.ts';
-import { assertPrimesFits, kPrimesBlockBytes, primes, primesBlockCount, primesBlockRange, primesPlan, primesReference } from '../../src/kernels/primes.ts';
+import { assertPrimesFits, kPrimesBlockBytes, primes, primesBlockCount, primesBlockRange, primesPlan } from '../../src/kernels/primes.ts';
 import type { PrimesParams } from '../../src/protocol/schemas.ts';
+import { countPrimesBlock } from './primes-block-count.ts';
 import type { Verdict } from './verdict.ts';
 
 /** The share of a large unit's work the validator spends recomputing sampled blocks. */
@@ -29,10 +30,10 @@ export function primesSampleCount(params: PrimesParams): number {
 /**
  * The validator for primes. The counts are exact, so a wrong block is wrong for certain;
  * but recomputing is the whole cost of the unit, so only a random sample of blocks is
- * recomputed with the reference (drawn from the coordinator's randomness, which the
- * client cannot predict). A client that fakes a fraction f of the blocks passes with
- * probability about (1 − f)^samples; canaries (units with known totals, in
- * test/vectors/primes.json) and replication catch the rest, as in BOINC.
+ * recomputed (by countPrimesBlock, whose tests hold it to the reference), drawn from the
+ * coordinator's randomness, which the client cannot predict. A client that fakes a fraction
+ * f of the blocks passes with probability about (1 − f)^samples; canaries (units with known
+ * totals, in test/vectors/primes.json) and replication catch the rest, as in BOINC.
  */
 export function validatePrimes(params: PrimesParams, output: Uint8Array, random: () => number): Verdict {
   try {
@@ -64,11 +65,10 @@ export function validatePrimes(params: PrimesParams, output: Uint8Array, random:
     chosen.add(Math.min(blocks - 1, Math.floor(random() * blocks)));
   }
   for (const block of chosen) {
-    const reference = new DataView(primesReference(params, block, 1).buffer);
+    const { start, end } = primesBlockRange(params, block);
     const [primeCount, twinCount] = claimed(block);
-    const [truePrimes, trueTwins] = [reference.getUint32(0, true), reference.getUint32(4, true)];
+    const { primes: truePrimes, twins: trueTwins } = countPrimesBlock(start, end);
     if (primeCount !== truePrimes || twinCount !== trueTwins) {
-      const { start, end } = primesBlockRange(params, block);
       return {
         valid: false,
         reason: `block ${block} ([${start}, ${end})) claims ${primeCount} primes and ${twinCount} twins; recomputing gives ${truePrimes} and ${trueTwins}`,
