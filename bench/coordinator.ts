@@ -38,7 +38,7 @@ const { values } = parseArgs({
     'paced-seconds': { type: 'string', default: '40' },
     warmup: { type: 'string', default: '5' },
     'client-processes': { type: 'string', default: '2' },
-    /** Write a CPU profile of each coordinator process (node --cpu-prof) into this folder. */
+    /** Write a CPU profile of each coordinator process (node --cpu-prof) into this folder, and of each client process into its `clients` folder. */
     profile: { type: 'string' },
   },
 });
@@ -137,7 +137,12 @@ async function main(): Promise<void> {
   // Every client process registers its sessions, then all start together.
   const simulators = await Promise.all(
     Array.from({ length: clientProcesses }, () =>
-      run(['bench/sim-client.ts', '--coordinators', bases.join(','), '--clients', String(perProcess), '--batch', values.batch], {}, /^ready$/m),
+      run(
+        ['bench/sim-client.ts', '--coordinators', bases.join(','), '--clients', String(perProcess), '--batch', values.batch],
+        {},
+        /^ready$/m,
+        values.profile ? ['--cpu-prof', '--cpu-prof-dir', join(values.profile, 'clients')] : [],
+      ),
     ),
   );
   // Each simulator answers a phase with one JSON line.
@@ -212,8 +217,10 @@ async function main(): Promise<void> {
     };
     console.log(values.json ? JSON.stringify(result) : result);
   }
+  const simulatorsExited = simulators.map(({ child }) => new Promise((exited) => child.once('exit', exited)));
   for (const { child } of simulators) child.stdin!.end();
   if (values.profile) {
+    await Promise.all(simulatorsExited);
     // A profile is written when the process exits on its own: stop them gracefully.
     await Promise.all(coordinators.map((child) => new Promise((exited) => child.once('exit', exited).kill('SIGTERM'))));
   }
