@@ -101,17 +101,12 @@ export function openLeaseCount(db: Db, owner: string, now: number) {
     .where('deadline', '>=', now);
 }
 
+/** Unit columns a lease shows. */
+const unitColumns = ['units.id', 'units.kernel', 'units.kernel_version', 'units.params', 'units.credit'] as const;
+/** Job columns a lease shows, and the job's priority, which orders the feeder's candidates. */
+const jobColumns = ['jobs.id as jobId', 'jobs.name', 'jobs.purpose', 'jobs.priority'] as const;
 /** Unit columns a lease shows, joined with its job. */
-const leaseColumns = [
-  'units.id',
-  'units.kernel',
-  'units.kernel_version',
-  'units.params',
-  'units.credit',
-  'jobs.id as jobId',
-  'jobs.name',
-  'jobs.purpose',
-] as const;
+const leaseColumns = [...unitColumns, 'jobs.id as jobId', 'jobs.name', 'jobs.purpose'] as const;
 
 /**
  * Up to `count` replicas of different units for one session, in one transaction (batched
@@ -217,14 +212,10 @@ async function freeUnits(trx: Trx, options: LeaseOptions, count: number, dialect
     count,
   };
   type Filters = typeof filters;
-  const unitsOfActiveJobs = (f: Filters) =>
+  const candidates = (f: Filters) =>
     trx
       .selectFrom('units')
-      .innerJoin('jobs', 'jobs.id', 'units.job_id')
-      .select([...leaseColumns, 'units.quorum', 'jobs.priority'])
-      .where('jobs.status', '=', f.active);
-  const candidates = (qb: ReturnType<typeof unitsOfActiveJobs>, f: Filters) =>
-    qb
+      .select([...unitColumns, 'units.quorum'])
       .where('units.canary', '=', f.canary)
       .$if(f.kernels !== undefined, (q) => q.where('units.kernel', 'in', f.kernels!))
       .$if(f.creditCaps !== undefined, (q) =>
@@ -239,26 +230,27 @@ async function freeUnits(trx: Trx, options: LeaseOptions, count: number, dialect
   const { rows: overdue } = !(await anyLeaseOverdue(trx, now))
     ? { rows: [] }
     : await runPrepared(trx, 'overdue-units', { ...filters, leased: 'leased' as const }, (f) =>
-        candidates(
-          unitsOfActiveJobs(f)
-            .where('units.state', '=', f.leased)
-            .where('units.lease_deadline', '<', f.host.now)
-            .orderBy('jobs.priority', 'desc')
-            .orderBy('units.id'),
-          f,
-        ),
+        candidates(f)
+          .innerJoin('jobs', 'jobs.id', 'units.job_id')
+          .select(jobColumns)
+          .where('jobs.status', '=', f.active)
+          .where('units.state', '=', f.leased)
+          .where('units.lease_deadline', '<', f.host.now)
+          .orderBy('jobs.priority', 'desc')
+          .orderBy('units.id'),
       );
   const { rows: jobs } = await runPrepared(trx, 'active-jobs', { active: 'active' as const }, (values) =>
-    trx.selectFrom('jobs').select(['id', 'priority']).where('status', '=', values.active).orderBy('priority', 'desc').orderBy('id'),
+    trx.selectFrom('jobs').select(jobColumns).where('status', '=', values.active).orderBy('priority', 'desc').orderBy('id'),
   );
   const ready: typeof overdue = [];
   for (const job of jobs) {
     if (ready.length >= count) break;
-    // By the (job_id, state) index, whose entries are in unit id order: no sort.
-    const { rows } = await runPrepared(trx, 'ready-units', { ...filters, jobId: job.id, ready: 'ready' as const }, (f) =>
-      candidates(unitsOfActiveJobs(f).where('units.job_id', '=', f.jobId).where('units.state', '=', f.ready).orderBy('units.id'), f),
+    // By the (job_id, state) index, whose entries are in unit id order: no sort. The job's own
+    // columns come from its row above, not from a join on every unit (a third of the query's time).
+    const { rows } = await runPrepared(trx, 'ready-units', { ...filters, jobId: job.jobId, ready: 'ready' as const }, (f) =>
+      candidates(f).where('units.job_id', '=', f.jobId).where('units.state', '=', f.ready).orderBy('units.id'),
     );
-    ready.push(...rows);
+    for (const unit of rows) ready.push({ ...unit, ...job });
   }
   return [...overdue, ...ready].sort((a, b) => b.priority - a.priority || a.id - b.id).slice(0, count);
 }
@@ -269,7 +261,10 @@ async function anyLeaseOverdue(trx: Trx, now: number): Promise<boolean> {
     trx
       .selectFrom('units')
       .select((eb) => eb.fn.min('lease_deadline').as('earliest'))
-      .where('state', '=', values.leased),
+      .where('state', '=', values.leased)
+      // min() passes over nulls anyway; said here (written, not bound), it lets the index of
+      // deadlines, which holds only units that have one, serve.
+      .where(sql<boolean>`lease_deadline is not null`),
   );
   const earliest = rows[0]?.earliest;
   return earliest !== null && earliest !== undefined && Number(earliest) < now;

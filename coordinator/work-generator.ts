@@ -276,12 +276,13 @@ export function ensureDemoWork(db: Db, demo: DemoJobConfig): Promise<void> {
 }
 
 async function makeDemoWorkIfDry(db: Db, demo: DemoJobConfig): Promise<void> {
+  // Job by job, each by the (job, state) index: a scan of units for the first ready one would
+  // walk past every unit done before it.
   const waiting = await db
-    .selectFrom('units')
-    .innerJoin('jobs', 'jobs.id', 'units.job_id')
-    .select('units.id')
-    .where('units.state', '=', 'ready')
+    .selectFrom('jobs')
+    .select('jobs.id')
     .where('jobs.status', '=', 'active')
+    .where((eb) => eb.exists(eb.selectFrom('units').select('units.id').whereRef('units.job_id', '=', 'jobs.id').where('units.state', '=', 'ready')))
     .limit(1)
     .executeTakeFirst();
   if (waiting) return;

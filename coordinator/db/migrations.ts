@@ -259,6 +259,22 @@ function migrations(dialect: DatabaseDialect): Record<string, Migration> {
         await db.schema.createIndex('leases_pending_by_owner').on('leases').column('owner').where(sql.ref('state'), '=', 'pending').execute();
       },
     },
+    '0015-deadlines-only-while-out': {
+      async up(db: Kysely<unknown>) {
+        // Only a unit out on a lease has a deadline, and only the feeder's search for overdue
+        // units reads this index. Holding every unit, it moved each unit twice more, into
+        // (leased, deadline) when leased and on to (done, null) when validated; holding only
+        // units with a deadline, a unit enters when leased and leaves when done. A comparison
+        // on lease_deadline implies it is not null, so both SQLite and PostgreSQL use it.
+        await db.schema.dropIndex('units_by_state_deadline').execute();
+        await db.schema
+          .createIndex('units_by_state_deadline')
+          .on('units')
+          .columns(['state', 'lease_deadline'])
+          .where(sql.ref('lease_deadline'), 'is not', null)
+          .execute();
+      },
+    },
   };
 }
 
