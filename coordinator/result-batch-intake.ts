@@ -80,7 +80,8 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   if (firstRepeat >= 0)
     throw new HttpError(400, errorCodes.badRequest, `results.${firstRepeat}.lease appears twice in this batch.`, `results.${firstRepeat}.lease`);
   const entries: BatchEntry[] = body.results.map((result) => ({ lease: result.lease as Hex, resultHash: result.resultHash as Hex, units: result.units }));
-  if (batchResultsRoot(entries, fastKeccak256) !== receipt.resultsRoot.toLowerCase()) {
+  const receiptRoot = receipt.resultsRoot.toLowerCase() as Hex;
+  if (batchResultsRoot(entries, fastKeccak256) !== receiptRoot) {
     throw new HttpError(
       400,
       errorCodes.receiptMismatch,
@@ -148,7 +149,8 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
       closing.set(item.lease.job_id, (closing.get(item.lease.job_id) ?? false) || failed);
     }
     const validated = entries.filter((_, index) => verdicts[index]!.status === 'validated');
-    const validatedRoot = validated.length > 0 ? batchResultsRoot(validated, fastKeccak256) : null;
+    // When every result is validated the root is the receipt's own, checked above.
+    const validatedRoot = validated.length === entries.length ? receiptRoot : validated.length > 0 ? batchResultsRoot(validated, fastKeccak256) : null;
     const countersignature = validatedRoot ? await countersign(context.coordinator, batchCountersignedHash(digest, validatedRoot)) : null;
     const batch = {
       digest,

@@ -1,8 +1,9 @@
+import { concatHex, type Hex, keccak256, recoverAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { primesReference } from '../src/kernels/primes.ts';
 import type { ResultBatchRequest, ResultBatchResponse } from '../src/protocol/batch-schemas.ts';
-import type { ReceiptDomain } from '../src/protocol/receipt.ts';
+import { type BatchEntry, batchResultsRoot, type ReceiptDomain } from '../src/protocol/receipt.ts';
 import type { InfoResponse, Lease } from '../src/protocol/schemas.ts';
 import { signWorkBatchReceipt } from '../src/wallet/batch-receipt-signer.ts';
 import { registerContributor, type TestContributor } from '../test/helpers/contributor.ts';
@@ -18,6 +19,7 @@ const kBlock = 1024;
 
 let coordinator: TestCoordinator;
 let domain: ReceiptDomain;
+let coordinatorAddress: string;
 
 function correct(lease: Lease): Uint8Array {
   if (lease.kernel !== 'primes') throw new Error(`expected a primes unit, not ${lease.kernel}`);
@@ -42,7 +44,18 @@ describe.each(testDatabases)('result batches on $name', ({ name: database, skip 
   async function start(trust: Partial<TrustConfig>, units = 8): Promise<void> {
     coordinator = await startTestCoordinator({ demo: undefined, trust: { canaryRate: 0, newHostCanaries: 0, ...trust } }, database, { random: () => 0 });
     await createPrimesJob(coordinator.db, { name: 'Primes', purpose: 'test', lo: kLo, hi: kLo + units * kSpan, span: kSpan, blockSize: kBlock });
-    domain = ((await coordinator.app.inject({ method: 'GET', url: '/v1/info' })).json() as InfoResponse).domain as ReceiptDomain;
+    const info = (await coordinator.app.inject({ method: 'GET', url: '/v1/info' })).json() as InfoResponse;
+    domain = info.domain as ReceiptDomain;
+    coordinatorAddress = info.coordinator;
+  }
+
+  /** The signer of a batch's countersignature over keccak256(batch digest ‖ root of the entries it validated). */
+  function countersigner(answer: ResultBatchResponse, body: ResultBatchRequest): Promise<string> {
+    const validated: BatchEntry[] = body.results
+      .filter((_, i) => answer.results[i]!.status === 'validated')
+      .map(({ lease, resultHash, units }) => ({ lease: lease as Hex, resultHash: resultHash as Hex, units }));
+    const hash = keccak256(concatHex([answer.digest as Hex, batchResultsRoot(validated)]));
+    return recoverAddress({ hash, signature: answer.countersignature as Hex });
   }
 
   async function leaseMany(who: TestContributor, count: number, remoteAddress = '10.0.0.1'): Promise<Lease[]> {
@@ -101,6 +114,7 @@ describe.each(testDatabases)('result batches on $name', ({ name: database, skip 
     const perUnit = leases.map((lease) => BigInt(lease.units));
     expect(answer.results.map((r) => BigInt(r.credit))).toEqual(perUnit);
     expect(answer.countersignature).toMatch(/^0x[0-9a-f]{130}$/);
+    expect(await countersigner(answer, body)).toBe(coordinatorAddress);
     const total = perUnit.reduce((a, b) => a + b, 0n);
     expect(await credit(who)).toMatchObject({ validatedResults: 4, credit: String(total) });
 
@@ -119,8 +133,11 @@ describe.each(testDatabases)('result batches on $name', ({ name: database, skip 
     // As if two of them came from another coordinator process: this one has to read them.
     issued.forget([leases[1]!.id, leases[3]!.id]);
     const results = leases.map((lease, i) => ({ lease, output: i === 2 ? wrong(lease) : correct(lease) }));
-    const answer = (await send(await batch(who, results, 0))).json() as ResultBatchResponse;
+    const body = await batch(who, results, 0);
+    const answer = (await send(body)).json() as ResultBatchResponse;
     expect(answer.results.map((r) => r.status)).toEqual(['validated', 'validated', 'rejected', 'validated']);
+    // The countersignature commits to the three validated results only.
+    expect(await countersigner(answer, body)).toBe(coordinatorAddress);
     expect(issued.recall(leases.map((lease) => lease.id)).known).toEqual([]);
     // Another session's batch for the same leases is refused by the facts read back, as before.
     const other = await registerContributor(coordinator.app);
