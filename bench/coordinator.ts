@@ -14,7 +14,7 @@
  * start until the last round is answered; the paced one starts with `--warmup` seconds (default
  * 5) that are not counted (the coordinator's JIT, statement cache and page cache warm up, and
  * the WAL of the benchmark's job is copied back), then counts what completes in its window. Each line:
- * {"mode","db","processes","clients","batch","offeredPerSecond","seconds","validatedPerSecond","leaseP50Ms","leaseP99Ms","coordinatorCpuMsPer1000","clientCpuMsPer1000","failed","errors"}.
+ * {"mode","db","processes","clients","batch","offeredPerSecond","seconds","validatedPerSecond","leaseP50Ms","leaseP99Ms","coordinatorCpuMsPer1000","coordinatorMainThreadCpuMsPer1000","clientCpuMsPer1000","failed","errors"}.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -78,10 +78,22 @@ function run(
   });
 }
 
-/** CPU seconds (user + system) a process has used, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** CPU seconds (user + system) a process has used, from /proc (Linux); with `thread`, that thread's alone. */
+function cpuSeconds(pid: number, thread?: number): number {
+  const stat = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+  const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The coordinators' CPU seconds so far: all their threads, and their main threads (the event loop, whose thread id is the process id). */
+function coordinatorCpu(coordinators: readonly ChildProcess[]): { all: number; main: number } {
+  let all = 0;
+  let main = 0;
+  for (const { pid } of coordinators) {
+    all += cpuSeconds(pid!);
+    main += cpuSeconds(pid!, pid!);
+  }
+  return { all, main };
 }
 
 async function main(): Promise<void> {
@@ -169,11 +181,14 @@ async function main(): Promise<void> {
     for (const { child } of simulators)
       child.stdin!.write(`${JSON.stringify({ warmupSeconds: warmup, seconds: phase.seconds, periodMs: phase.periodMs, drain })}\n`);
     // The coordinators' CPU time in the measured window.
-    const coordinatorCpuNow = () => coordinators.reduce((sum, child) => sum + cpuSeconds(child.pid!), 0);
-    let coordinatorCpuBefore = coordinatorCpuNow();
-    let coordinatorCpu: number | undefined;
-    const warmedUp = setTimeout(() => (coordinatorCpuBefore = coordinatorCpuNow()), warmup * 1000);
-    const ended = drain ? undefined : setTimeout(() => (coordinatorCpu ??= coordinatorCpuNow() - coordinatorCpuBefore), (warmup + phase.seconds) * 1000);
+    const cpuSince = (before: { all: number; main: number }) => {
+      const now = coordinatorCpu(coordinators);
+      return { all: now.all - before.all, main: now.main - before.main };
+    };
+    let cpuBefore = coordinatorCpu(coordinators);
+    let cpuInWindow: { all: number; main: number } | undefined;
+    const warmedUp = setTimeout(() => (cpuBefore = coordinatorCpu(coordinators)), warmup * 1000);
+    const ended = drain ? undefined : setTimeout(() => (cpuInWindow ??= cpuSince(cpuBefore)), (warmup + phase.seconds) * 1000);
     const parsed = (await Promise.all(answers.map((next) => next()))).map((line) => {
       const answer = JSON.parse(line) as {
         validated: number;
@@ -190,7 +205,7 @@ async function main(): Promise<void> {
     });
     clearTimeout(warmedUp);
     clearTimeout(ended);
-    coordinatorCpu ??= coordinatorCpuNow() - coordinatorCpuBefore;
+    cpuInWindow ??= cpuSince(cpuBefore);
     const latencies = parsed.flatMap((p) => p.latencies).sort((a, b) => a - b);
     const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
     const validated = parsed.reduce((sum, p) => sum + p.validated, 0);
@@ -210,7 +225,9 @@ async function main(): Promise<void> {
       leaseP99Ms: Number(quantile(0.99).toFixed(2)),
       // CPU time per 1000 validated results, of the coordinators and of the simulated clients:
       // what a result costs, whatever else shares the machine.
-      coordinatorCpuMsPer1000: Math.round((coordinatorCpu * 1e6) / Math.max(1, validated)),
+      coordinatorCpuMsPer1000: Math.round((cpuInWindow.all * 1e6) / Math.max(1, validated)),
+      // The share of it on the coordinators' event loops: what one core must hold for the rate.
+      coordinatorMainThreadCpuMsPer1000: Math.round((cpuInWindow.main * 1e6) / Math.max(1, validated)),
       clientCpuMsPer1000: Math.round((parsed.reduce((sum, p) => sum + p.cpuSeconds, 0) * 1e6) / Math.max(1, validated)),
       failed: parsed.reduce((sum, p) => sum + p.failed, 0),
       errors,
