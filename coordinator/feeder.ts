@@ -106,7 +106,7 @@ const unitColumns = ['units.id', 'units.kernel', 'units.kernel_version', 'units.
 /** Job columns a lease shows, and the job's priority, which orders the feeder's candidates. */
 const jobColumns = ['jobs.id as jobId', 'jobs.name', 'jobs.purpose', 'jobs.priority'] as const;
 /** Unit columns a lease shows, joined with its job. */
-const leaseColumns = [...unitColumns, 'jobs.id as jobId', 'jobs.name', 'jobs.purpose'] as const;
+const leaseColumns = [...unitColumns, ...jobColumns] as const;
 
 /**
  * Up to `count` replicas of different units for one session, in one transaction (batched

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matmulInputA, matmulInputB } from '../../src/kernels/matmul.ts';
 import type { MatmulParams } from '../../src/protocol/schemas.ts';
+import { seeded } from '../../test/helpers/seeded.ts';
 import { freivaldsCheckF32 } from './freivalds-f32.ts';
 
 /** A product computed the way a browser does: f32 accumulation, in order. */
@@ -14,15 +15,6 @@ function honestF32(a: Float32Array, b: Float32Array, m: number, n: number, k: nu
     }
   }
   return c;
-}
-
-/** A fixed sequence in [0, 1), so a failure can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
 }
 
 function unit(m: number, n: number, k: number) {

@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { decimalToFixed, formatFixed, mandelbrotTile } from '../../src/kernels/fixed-point.ts';
 import type { MandelbrotParams } from '../../src/protocol/schemas.ts';
+import { seeded } from '../../test/helpers/seeded.ts';
 import vectors from '../../test/vectors/mandelbrot.json' with { type: 'json' };
 import { kMinSamplePixels, kSampleShare, validateMandelbrot } from './mandelbrot-validator.ts';
 
 const cases = vectors.cases as { name: string; params: MandelbrotParams; rows: string[] }[];
 
 const outputOf = (rows: string[]) => new Uint8Array(new Uint32Array(rows.flatMap((row) => row.split(' ').map(Number))).buffer);
-
-/** A fixed sequence in [0, 1), so a failure can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 /** Counts the draws: one per recomputed pixel. */
 function counted(random: () => number) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { primesReference } from '../../src/kernels/primes.ts';
+import { seeded } from '../../test/helpers/seeded.ts';
 import { countPrimesBlock } from './primes-block-count.ts';
 
 /** The counts the reference gives for [start, start + length) as one block. */
@@ -27,11 +28,7 @@ describe('countPrimesBlock', () => {
   });
 
   it('agrees with the reference on random blocks up to 2⁵³, and on the last numbers below it', () => {
-    let seed = 7;
-    const next = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const next = seeded(7);
     for (let i = 0; i < 300; i++) {
       const magnitude = 2 ** (10 + Math.floor(next() * 43));
       expectSameAsReference(Math.floor(next() * magnitude), 1024 * (1 + Math.floor(next() * 4)));

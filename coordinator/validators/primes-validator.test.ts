@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { primesPlan, primesReference } from '../../src/kernels/primes.ts';
 import type { PrimesParams } from '../../src/protocol/schemas.ts';
+import { seeded } from '../../test/helpers/seeded.ts';
 import { kPrimesCheckShare, primesSampleCount, validatePrimes } from './primes-validator.ts';
-
-/** A fixed sequence in [0, 1), so a failure can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 /** The output with block `block`'s prime count changed by `delta`. */
 function tampered(output: Uint8Array, block: number, delta: number): Uint8Array {
