@@ -12,21 +12,22 @@ import { issuedLeasesOf } from './issued-leases.ts';
 import { fastKeccak256 } from './keccak.ts';
 import { batchReceiptDigest, countersign, nonCanonicalSignature } from './receipts.ts';
 import {
+  assertOutputShape,
   assertSeqUnused,
   assertSessionCurrent,
   badSignature,
   canaryVerdict,
+  checkInContext,
   type IntakeContext,
   inputsUnreadable,
   type Judged,
   type LeaseFacts,
+  leaseSpec,
   leasesForResults,
   type StoredResult,
-  unitSpecFor,
-  validateInContext,
 } from './result-intake.ts';
-import { recoverSigner } from './secp256k1.ts';
 import { defaultTrustConfig } from './trust-config.ts';
+import type { ResultsChecked } from './validators/results-check.ts';
 import type { Verdict } from './validators/verdict.ts';
 
 /** The results-table key of one result in a batch: keccak256(batch digest ‖ lease). */
@@ -81,26 +82,15 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
     throw new HttpError(400, errorCodes.badRequest, `results.${firstRepeat}.lease appears twice in this batch.`, `results.${firstRepeat}.lease`);
   const entries: BatchEntry[] = body.results.map((result) => ({ lease: result.lease as Hex, resultHash: result.resultHash as Hex, units: result.units }));
   const receiptRoot = receipt.resultsRoot.toLowerCase() as Hex;
-  if (batchResultsRoot(entries, fastKeccak256) !== receiptRoot) {
-    throw new HttpError(
-      400,
-      errorCodes.receiptMismatch,
-      'receipt.resultsRoot does not commit to these results (lease, resultHash, units, in this order).',
-      'receipt.resultsRoot',
-    );
-  }
   const malleated = nonCanonicalSignature(body.signature as Hex);
-  if (malleated) throw new HttpError(401, errorCodes.receiptMalleable, `The receipt's signature is not canonical: ${malleated}.`, 'signature');
   const digest = batchReceiptDigest(domain, receipt);
-  // One signature for the whole batch: the point of batching (see docs/decisions/0010-result-batches.md).
-  if ((await recoverSigner(digest, body.signature as Hex)) !== session) throw badSignature(domain);
 
-  // The checks that refuse a batch whole, first on the last commit (no wait for writes in
-  // progress), then again in the transaction, where they hold.
+  // What refuses the batch whole (a batch judged before, its session's state) is read on the
+  // last commit (no wait for writes in progress), and said once the receipt is known to be the
+  // session's; the checks in the transaction hold.
   const reader = readerOf(db);
-  const previous = await batchOfDigest(reader, digest);
-  if (previous) return repeatBatch(reader, digest, previous);
-  await assertBatchSession(reader, receipt, now);
+  const previous = malleated ? undefined : await batchOfDigest(reader, digest);
+  const refusedBySession = malleated || previous ? undefined : await sessionRefusal(reader, receipt, now);
 
   // The leases this process issued are known; others are read (issued-leases.ts).
   const issued = issuedLeasesOf(db);
@@ -108,21 +98,52 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   const leases = new Map<string, LeaseFacts>(known.map((lease) => [lease.id, lease]));
   if (unknown.length > 0) for (const lease of await leasesForResults(reader, unknown)) leases.set(lease.id, lease);
   const verdicts: BatchVerdict[] = new Array(body.results.length);
-  const prechecked: Prechecked[] = [];
-  for (const [index, result] of body.results.entries()) {
+  const prechecked = body.results.map((result, index) => {
     try {
-      prechecked.push(precheckResult(index, result, leases.get(leaseIds[index]!), session));
+      return precheckResult(index, result, leases.get(leaseIds[index]!), session);
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
       verdicts[index] = rejected(result.lease, error);
+      return undefined;
     }
+  });
+  // The root, the signer, every output's bytes and hash, and the validations, off the event loop
+  // (results-check.ts): a batch refused whole is not validated.
+  const validating = !malleated && !previous && !refusedBySession;
+  const checked = await checkInContext(context, {
+    digest,
+    signature: body.signature as Hex,
+    session,
+    batch: { entries, resultsRoot: receiptRoot },
+    outputs: body.results.map((result, index) => {
+      const item = prechecked[index];
+      return {
+        base64: result.output,
+        resultHash: result.resultHash.toLowerCase(),
+        expectedBytes: item?.outputBytes,
+        spec: validating && item && item.lease.canary !== 1 ? item.spec : undefined,
+      };
+    }),
+  });
+  if (!checked.rootMatches) {
+    throw new HttpError(
+      400,
+      errorCodes.receiptMismatch,
+      'receipt.resultsRoot does not commit to these results (lease, resultHash, units, in this order).',
+      'receipt.resultsRoot',
+    );
   }
-  const checked = await validateResults(prechecked, context, (index, error) => {
+  if (malleated) throw new HttpError(401, errorCodes.receiptMalleable, `The receipt's signature is not canonical: ${malleated}.`, 'signature');
+  // One signature for the whole batch: the point of batching (see docs/decisions/0010-result-batches.md).
+  if (checked.signer !== session) throw badSignature(domain);
+  if (previous) return repeatBatch(reader, digest, previous);
+  if (refusedBySession) throw refusedBySession;
+  const toJudge = judgeableResults(prechecked, checked, (index, error) => {
     verdicts[index] = rejected(body.results[index]!.lease, error);
   });
 
   // Units in id order, so two processes judging overlapping batches on PostgreSQL lock them in one order.
-  checked.sort((a, b) => a.lease.unit_id - b.lease.unit_id);
+  toJudge.sort((a, b) => a.lease.unit_id - b.lease.unit_id);
   const outcomes = new Map<number, Judged | { repeat: StoredResult }>();
   const stored = await writeTransaction(db, async (trx) => {
     if (dialect === 'postgres') await trx.selectFrom('sessions').select('address').where('address', '=', session).forUpdate().execute();
@@ -131,7 +152,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
     await assertBatchSession(trx, receipt, now);
     const { outcomes: judged, unitsDone } = await judgeBatch(
       trx,
-      checked.map((item) => ({ ...item, itemDigest: () => batchItemDigest(digest, item.lease.id as Hex) })),
+      toJudge.map((item) => ({ ...item, itemDigest: () => batchItemDigest(digest, item.lease.id as Hex) })),
       { seq: receipt.seq, now, trust, dialect, coordinator: context.coordinator },
     );
     for (const [index, outcome] of judged) {
@@ -142,7 +163,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
     for (const [index, outcome] of outcomes) verdicts[index] = verdictOf(body.results[index]!.lease, outcome);
     // Units' outputs are in (or failed for good): their jobs may be complete.
     const closing = new Map<number, boolean>();
-    for (const item of checked) {
+    for (const item of toJudge) {
       const outcome = outcomes.get(item.index);
       if (!outcome || 'repeat' in outcome || outcome.status === 'pending') continue;
       const failed = outcome.status === 'invalid' && outcome.unitFailed;
@@ -169,7 +190,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   issued.forget(leaseIds);
   if (stored.repeat) return stored.repeat;
 
-  for (const item of checked) {
+  for (const item of toJudge) {
     const outcome = outcomes.get(item.index);
     const kernel = item.lease.kernel as WorkSpec['kernel'];
     context.metrics?.results.inc({ outcome: !outcome || 'repeat' in outcome ? 'duplicate' : outcome.status, kernel });
@@ -202,13 +223,27 @@ async function assertBatchSession(db: Db, receipt: WorkBatchReceipt, now: number
   await assertSeqUnused(db, session, receipt);
 }
 
-/** A result that passed the checks against its lease; a canary's verdict is already known from its hash. */
-interface Prechecked extends Omit<Checked, 'verdict'> {
-  spec: WorkSpec;
-  verdict: Verdict | undefined;
+/** Why the batch's session refuses it now (see assertBatchSession), or undefined. */
+async function sessionRefusal(db: Db, receipt: WorkBatchReceipt, now: number): Promise<HttpError | undefined> {
+  try {
+    await assertBatchSession(db, receipt, now);
+    return undefined;
+  } catch (error) {
+    if (error instanceof HttpError) return error;
+    throw error;
+  }
 }
 
-/** Checks one result against its lease, with no transaction and before validating its output; an HttpError rejects it. */
+/** A result that passed the checks against its lease, before its output is looked at. */
+interface Prechecked {
+  index: number;
+  lease: LeaseFacts;
+  resultHash: string;
+  spec: WorkSpec;
+  outputBytes: number;
+}
+
+/** Checks one result against its lease, with no transaction and before its output is decoded; an HttpError rejects it. */
 function precheckResult(index: number, result: ResultBatchRequest['results'][number], lease: LeaseFacts | undefined, session: string): Prechecked {
   const field = `results.${index}`;
   if (!lease) throw new HttpError(404, errorCodes.leaseUnknown, `No lease ${result.lease} was issued here.`, `${field}.lease`);
@@ -218,56 +253,53 @@ function precheckResult(index: number, result: ResultBatchRequest['results'][num
   if (result.units !== String(lease.credit)) {
     throw new HttpError(400, errorCodes.receiptMismatch, `units is ${result.units}, but the lease offers ${lease.credit}.`, `${field}.units`);
   }
-  const output = Buffer.from(result.output, 'base64');
-  const resultHash = result.resultHash.toLowerCase();
-  if (fastKeccak256(output) !== resultHash) {
-    throw new HttpError(400, errorCodes.receiptMismatch, 'resultHash is not the keccak-256 of the output sent.', `${field}.resultHash`);
-  }
-  const spec = unitSpecFor(lease, output, `${field}.output`);
-  // A canary's answer is known: its hash decides. Any other result gets its kernel's cheap check.
-  const verdict = lease.canary === 1 ? canaryVerdict(resultHash, lease.expectedHash) : undefined;
-  return { index, lease, output, resultHash, spec, verdict };
+  return { index, lease, resultHash: result.resultHash.toLowerCase(), ...leaseSpec(lease) };
 }
 
 /**
- * Validates the outputs of a batch's results in one request to the validator (on validation
- * threads in a running coordinator). A result whose unit's inputs cannot be read now is
- * rejected through `reject` with a 503 (it is sent again later); any other failure of a check
- * fails the batch, before anything of it is written.
+ * Each prechecked result's verdict from what the validator found: its output's hash and length
+ * as the receipt and the unit say, then a canary's known answer or its kernel's check. A result
+ * that fails one is rejected through `reject`, as is one whose unit's inputs cannot be read now
+ * (503: it is sent again later); any other failure of a check fails the batch, before anything
+ * of it is written.
  */
-async function validateResults(
-  prechecked: readonly Prechecked[],
-  context: IntakeContext,
+function judgeableResults(
+  prechecked: readonly (Prechecked | undefined)[],
+  checked: ResultsChecked,
   reject: (index: number, error: HttpError) => void,
-): Promise<Checked[]> {
-  const unknown = prechecked.filter((item) => item.verdict === undefined);
-  const outcomes = await validateInContext(
-    context,
-    unknown.map(({ spec, output }) => ({ spec, output })),
-  );
-  const verdicts = new Map<Prechecked, Verdict>();
-  for (const [i, item] of unknown.entries()) {
-    const outcome = outcomes[i]!;
-    if (!('error' in outcome)) {
-      verdicts.set(item, outcome.verdict);
-      continue;
-    }
-    const { error } = outcome;
-    if (!inputsUnreadable(error)) throw error;
-    reject(
-      item.index,
-      new HttpError(
-        503,
-        errorCodes.inputUnavailable,
-        `The coordinator cannot read this unit's inputs right now (${error.shortMessage}); send the result again later in a new batch.`,
-        `results.${item.index}.output`,
-      ),
-    );
-  }
+): Checked[] {
   return prechecked.flatMap((item) => {
-    const verdict = item.verdict ?? verdicts.get(item);
-    const { index, lease, output, resultHash } = item;
-    return verdict ? [{ index, lease, output, resultHash, verdict }] : [];
+    if (!item) return [];
+    const { index, lease, resultHash, spec, outputBytes } = item;
+    const field = `results.${index}`;
+    const { bytes: output, hash, validation } = checked.outputs[index]!;
+    try {
+      if (hash !== resultHash)
+        throw new HttpError(400, errorCodes.receiptMismatch, 'resultHash is not the keccak-256 of the output sent.', `${field}.resultHash`);
+      assertOutputShape(output, spec, outputBytes, `${field}.output`);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      reject(index, error);
+      return [];
+    }
+    // A canary's answer is known: its hash decides. Any other result gets its kernel's cheap check.
+    const outcome = lease.canary === 1 ? { verdict: canaryVerdict(resultHash, lease.expectedHash) } : validation;
+    if (!outcome) throw new Error(`result ${index} passed every check but came back from the validator unvalidated`);
+    if ('error' in outcome) {
+      const { error } = outcome;
+      if (!inputsUnreadable(error)) throw error;
+      reject(
+        index,
+        new HttpError(
+          503,
+          errorCodes.inputUnavailable,
+          `The coordinator cannot read this unit's inputs right now (${error.shortMessage}); send the result again later in a new batch.`,
+          `${field}.output`,
+        ),
+      );
+      return [];
+    }
+    return [{ index, lease, output, resultHash, verdict: outcome.verdict }];
   });
 }
 

@@ -12,7 +12,6 @@ import { type DatabaseDialect, type Db, dialectOf } from './db/database.ts';
 import { runPrepared } from './db/run-prepared.ts';
 import type { Database, ResultsTable } from './db/schema.ts';
 import { HttpError } from './http-error.ts';
-import { fastKeccak256 } from './keccak.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
 import { ownersLinkedTo } from './owner-links.ts';
 import { countersign, nonCanonicalSignature, receiptDigest } from './receipts.ts';
@@ -20,7 +19,7 @@ import { recordInvalid, recordValid } from './reputation.ts';
 import { recoverSigner } from './secp256k1.ts';
 import { refreshUnit } from './transitioner.ts';
 import { defaultTrustConfig, type TrustConfig } from './trust-config.ts';
-import type { ValidationOutcome, ValidationTask } from './validators/validate-output.ts';
+import type { ResultsCheck, ResultsChecked } from './validators/results-check.ts';
 import { inlineValidator, type Validator } from './validators/validation-threads.ts';
 import type { Verdict } from './validators/verdict.ts';
 
@@ -35,12 +34,14 @@ export interface IntakeContext {
   validator?: Validator;
 }
 
-/** The outcome of each task from the context's validator, each check's time recorded in the metrics. */
-export async function validateInContext(context: IntakeContext, tasks: readonly ValidationTask[]): Promise<ValidationOutcome[]> {
-  const outcomes = await (context.validator ?? inlineValidator()).validate(tasks);
-  for (const [i, outcome] of outcomes.entries())
-    if (!('error' in outcome)) context.metrics?.validationSeconds.observe({ kernel: tasks[i]!.spec.kernel }, outcome.seconds);
-  return outcomes;
+/** What the context's validator finds for a receipt's results, each validation's time recorded in the metrics. */
+export async function checkInContext(context: IntakeContext, check: ResultsCheck): Promise<ResultsChecked> {
+  const checked = await (context.validator ?? inlineValidator()).check(check);
+  for (const [i, { validation }] of checked.outputs.entries()) {
+    const kernel = check.outputs[i]!.spec?.kernel;
+    if (kernel && validation && !('error' in validation)) context.metrics?.validationSeconds.observe({ kernel }, validation.seconds);
+  }
+  return checked;
 }
 
 /** A canary's verdict: its answer is known, so the output's hash decides. */
@@ -134,38 +135,42 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   if (receipt.units !== String(lease.credit)) {
     throw new HttpError(400, errorCodes.receiptMismatch, `receipt.units is ${receipt.units}, but the lease offers ${lease.credit}.`, 'receipt.units');
   }
-  const output = Buffer.from(body.output, 'base64');
-  if (fastKeccak256(output) !== receipt.resultHash.toLowerCase()) {
+  const { spec, outputBytes } = leaseSpec(lease);
+  const resultHash = receipt.resultHash.toLowerCase();
+  // What the lease's and session's states refuse is read now and said after the receipt's own
+  // checks, as before; a result they refuse is not validated.
+  const refusedByState = await stateRefusal(db, lease, receipt, now);
+  // The output's hash, the signer and the validation, off the event loop (results-check.ts).
+  const checked = await checkInContext(context, {
+    digest,
+    signature: body.signature as Hex,
+    session: lease.session,
+    outputs: [{ base64: body.output, resultHash, expectedBytes: outputBytes, spec: lease.canary === 1 || refusedByState ? undefined : spec }],
+  });
+  const { bytes: output, hash, validation } = checked.outputs[0]!;
+  if (hash !== resultHash) {
     throw new HttpError(400, errorCodes.receiptMismatch, 'receipt.resultHash is not the keccak-256 of the output sent.', 'receipt.resultHash');
   }
-  const signer = await recoverSigner(digest, body.signature as Hex);
-  if (signer !== lease.session) throw badSignature(domain);
-  assertSessionCurrent(
-    await db.selectFrom('sessions').select(['revoked_at', 'expires_at']).where('address', '=', lease.session).executeTakeFirstOrThrow(),
-    lease.session,
-    now,
-  );
-  await assertSeqUnused(db, lease.session, receipt);
-  assertLeaseOpen({ state: lease.state, unitState: lease.canary === 1 ? 'leased' : lease.unitState });
-
-  const spec = unitSpecFor(lease, output, 'output');
-  const resultHash = receipt.resultHash.toLowerCase();
+  if (checked.signer !== lease.session) throw badSignature(domain);
+  if (refusedByState) throw refusedByState;
+  assertOutputShape(output, spec, outputBytes, 'output');
   // A canary's answer is known: its hash decides. Any other result gets its kernel's cheap check.
-  const checked = lease.canary === 1 ? { verdict: canaryVerdict(resultHash, lease.expectedHash) } : (await validateInContext(context, [{ spec, output }]))[0]!;
-  if ('error' in checked) {
+  const checkedOutput = lease.canary === 1 ? { verdict: canaryVerdict(resultHash, lease.expectedHash) } : validation;
+  if (!checkedOutput) throw new Error('a result that passed every check came back from the validator unvalidated');
+  if ('error' in checkedOutput) {
     // Inputs unreadable here: the result waits in the contributor's outbox and comes back later.
-    if (inputsUnreadable(checked.error)) {
+    if (inputsUnreadable(checkedOutput.error)) {
       // Hold the unit for this lease meanwhile, so the retry is not refused as expired.
       await holdLease(db, lease.id, lease.unit_id, now + kInputRetryHoldMs);
       throw new HttpError(
         503,
         errorCodes.inputUnavailable,
-        `The coordinator cannot read this unit's inputs right now (${checked.error.shortMessage}); send the result again later.`,
+        `The coordinator cannot read this unit's inputs right now (${checkedOutput.error.shortMessage}); send the result again later.`,
       );
     }
-    throw checked.error;
+    throw checkedOutput.error;
   }
-  const { verdict } = checked;
+  const { verdict } = checkedOutput;
 
   const outcome = await db.transaction().execute((trx) =>
     judgeResult(trx, {
@@ -442,13 +447,37 @@ export async function assertSeqUnused(db: Db, session: string, receipt: { sessio
 }
 
 /** The leased unit's work spec, once the output sent has the size its kernel's output has. */
-export function unitSpecFor(lease: { kernel: string; params: string }, output: Uint8Array, field: string): WorkSpec {
-  const spec = { kernel: lease.kernel, params: JSON.parse(lease.params) } as WorkSpec;
-  const expectedBytes = (kernelDefinitions[spec.kernel].outputBytes as (params: WorkSpec['params']) => number)(spec.params);
-  if (output.byteLength !== expectedBytes) {
-    throw new HttpError(400, errorCodes.resultShape, `output has ${output.byteLength} bytes; this ${spec.kernel} unit's output has ${expectedBytes}.`, field);
+/**
+ * Why the session's or the lease's state refuses a result now, or undefined: the session is
+ * revoked or expired, the receipt's sequence number was used, or the lease is closed.
+ */
+async function stateRefusal(db: Db, lease: LeaseForResult, receipt: WorkReceipt, now: number): Promise<HttpError | undefined> {
+  try {
+    assertSessionCurrent(
+      await db.selectFrom('sessions').select(['revoked_at', 'expires_at']).where('address', '=', lease.session).executeTakeFirstOrThrow(),
+      lease.session,
+      now,
+    );
+    await assertSeqUnused(db, lease.session, receipt);
+    assertLeaseOpen({ state: lease.state, unitState: lease.canary === 1 ? 'leased' : lease.unitState });
+    return undefined;
+  } catch (error) {
+    if (error instanceof HttpError) return error;
+    throw error;
   }
-  return spec;
+}
+
+/** The unit a lease is for, and the length in bytes of its output. */
+export function leaseSpec(lease: { kernel: string; params: string }): { spec: WorkSpec; outputBytes: number } {
+  const spec = { kernel: lease.kernel, params: JSON.parse(lease.params) } as WorkSpec;
+  return { spec, outputBytes: (kernelDefinitions[spec.kernel].outputBytes as (params: WorkSpec['params']) => number)(spec.params) };
+}
+
+/** An output of another length than its unit's is refused (400), naming `field`. */
+export function assertOutputShape(output: Uint8Array, spec: WorkSpec, outputBytes: number, field: string): void {
+  if (output.byteLength !== outputBytes) {
+    throw new HttpError(400, errorCodes.resultShape, `output has ${output.byteLength} bytes; this ${spec.kernel} unit's output has ${outputBytes}.`, field);
+  }
 }
 
 export function badSignature(domain: ReceiptDomain): HttpError {

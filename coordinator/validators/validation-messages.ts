@@ -1,20 +1,18 @@
+import type { Hex } from 'viem';
 import { KernelError } from '../../src/errors/kernel-error.ts';
 import { SurgeError } from '../../src/errors/surge-error.ts';
-import type { WorkSpec } from '../../src/protocol/schemas.ts';
-import type { ValidationOutcome, ValidationTask } from './validate-output.ts';
+import type { ResultsCheck, ResultsChecked } from './results-check.ts';
+import type { ValidationOutcome } from './validate-output.ts';
 import type { Verdict } from './verdict.ts';
 
 /**
- * What the coordinator's thread and a validation thread send each other. The outputs of a
- * request travel packed in one buffer that is transferred, not copied: a small Buffer from
- * base64 is a view into Node's shared 8 KiB pool, and cloning a view copies all of its memory.
+ * What the coordinator's thread and a validation thread send each other: a receipt's results
+ * to check (`ResultsCheck`, cloned: its outputs are still base64 strings), and what the check
+ * found. The outputs' bytes come back packed in one buffer that is transferred, not copied.
  */
-export interface ValidationRequest {
+export interface CheckRequest {
   id: number;
-  specs: WorkSpec[];
-  /** Task i's output is bytes[ends[i − 1] … ends[i]) (from 0 for the first). */
-  bytes: ArrayBuffer;
-  ends: number[];
+  check: ResultsCheck;
 }
 
 /** An error as it crosses: its Surge code, if it has one, keeps a kernel's error a KernelError. */
@@ -26,25 +24,48 @@ interface SentError {
 
 export type SentOutcome = { verdict: Verdict; seconds: number } | { error: SentError };
 
-export interface ValidationReply {
+export interface CheckReply {
   id: number;
-  outcomes: SentOutcome[];
+  rootMatches: boolean;
+  signer: string | undefined;
+  hashes: Hex[];
+  /** Output i's bytes are bytes[ends[i − 1] … ends[i]) (from 0 for the first). */
+  bytes: ArrayBuffer;
+  ends: number[];
+  validations: (SentOutcome | undefined)[];
 }
 
-export function packRequest(id: number, tasks: readonly ValidationTask[]): ValidationRequest {
+/** The reply to request `id`, and the buffer to transfer with it. */
+export function packReply(id: number, checked: ResultsChecked): CheckReply {
   const ends: number[] = [];
   let length = 0;
-  for (const task of tasks) {
-    length += task.output.byteLength;
+  for (const { bytes } of checked.outputs) {
+    length += bytes.byteLength;
     ends.push(length);
   }
   const packed = new Uint8Array(length);
-  for (const [i, task] of tasks.entries()) packed.set(task.output, i === 0 ? 0 : ends[i - 1]);
-  return { id, specs: tasks.map((task) => task.spec), bytes: packed.buffer, ends };
+  for (const [i, { bytes }] of checked.outputs.entries()) packed.set(bytes, i === 0 ? 0 : ends[i - 1]);
+  return {
+    id,
+    rootMatches: checked.rootMatches,
+    signer: checked.signer,
+    hashes: checked.outputs.map((output) => output.hash),
+    bytes: packed.buffer,
+    ends,
+    validations: checked.outputs.map((output) => (output.validation === undefined ? undefined : sendOutcome(output.validation))),
+  };
 }
 
-export function unpackRequest({ specs, bytes, ends }: ValidationRequest): ValidationTask[] {
-  return specs.map((spec, i) => ({ spec, output: new Uint8Array(bytes, i === 0 ? 0 : ends[i - 1], ends[i]! - (i === 0 ? 0 : ends[i - 1]!)) }));
+export function unpackReply({ rootMatches, signer, hashes, bytes, ends, validations }: CheckReply): ResultsChecked {
+  return {
+    rootMatches,
+    signer,
+    outputs: hashes.map((hash, i) => {
+      const start = i === 0 ? 0 : ends[i - 1]!;
+      const validation = validations[i];
+      return { hash, bytes: new Uint8Array(bytes, start, ends[i]! - start), validation: validation === undefined ? undefined : receiveOutcome(validation) };
+    }),
+  };
 }
 
 export function sendOutcome(outcome: ValidationOutcome): SentOutcome {

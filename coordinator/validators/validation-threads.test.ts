@@ -6,7 +6,9 @@ import { matmulInputA, matmulInputB } from '../../src/kernels/matmul.ts';
 import { matmulU32Reference } from '../../src/kernels/matmul-u32.ts';
 import { primesReference } from '../../src/kernels/primes.ts';
 import type { MatmulParams, PrimesParams } from '../../src/protocol/schemas.ts';
-import type { ValidationOutcome, ValidationTask } from './validate-output.ts';
+import { checkRequestFor, testSession } from '../../test/helpers/results-check-request.ts';
+import type { ResultsChecked } from './results-check.ts';
+import type { ValidationTask } from './validate-output.ts';
 import { inlineValidator, ValidationThreads } from './validation-threads.ts';
 
 /** One-block units, so the validator recomputes all of each and a wrong count is caught whatever it draws. */
@@ -29,7 +31,12 @@ function matmulTask(flip: boolean): ValidationTask {
   return { spec: { kernel: 'matmul-u32', params: matmul }, output: new Uint8Array(c.buffer) };
 }
 
-const verdicts = (outcomes: ValidationOutcome[]) => outcomes.map((outcome) => ('error' in outcome ? outcome.error : outcome.verdict));
+/** Each output's verdict (or the error its check threw, or undefined when it was not validated). */
+const verdicts = (checked: ResultsChecked) =>
+  checked.outputs.map(({ validation }) => (validation === undefined ? undefined : 'error' in validation ? validation.error : validation.verdict));
+
+/** Checks these tasks on `validator` under one receipt signed by the test session. */
+const checkOn = async (validator: { check: ValidationThreads['check'] }, tasks: readonly ValidationTask[]) => validator.check(await checkRequestFor(tasks));
 
 describe('validation threads', () => {
   let threads: ValidationThreads | undefined;
@@ -38,21 +45,26 @@ describe('validation threads', () => {
     threads = undefined;
   });
 
-  it('give every task the verdict the event loop gives, in order, with its time', async () => {
+  it("find what the event loop finds: the signer, each output's bytes and hash, and its verdict, in order, with its time", async () => {
     threads = new ValidationThreads(2);
     const tasks = [primesTask(1e9), primesTask(1e9 + 1024, 1), matmulTask(false), matmulTask(true), primesTask(2 ** 40, -1), primesTask(7 * 1024)];
-    const [onThreads, inline] = await Promise.all([threads.validate(tasks), inlineValidator().validate(tasks)]);
+    const request = await checkRequestFor(tasks);
+    const [onThreads, inline] = await Promise.all([threads.check(request), inlineValidator().check(request)]);
     expect(verdicts(onThreads)).toEqual(verdicts(inline));
     expect(verdicts(onThreads).map((verdict) => (verdict as { valid: boolean }).valid)).toEqual([true, false, true, false, false, true]);
     expect(verdicts(onThreads)[1]).toEqual({ valid: false, reason: expect.stringContaining('block 0 ([1000001024, 1000002048)) claims') });
-    for (const outcome of onThreads) expect('seconds' in outcome && outcome.seconds >= 0).toBe(true);
+    for (const { validation } of onThreads.outputs) expect(validation !== undefined && 'seconds' in validation && validation.seconds >= 0).toBe(true);
+    expect(onThreads.signer).toBe(testSession.address.toLowerCase());
+    expect(onThreads.rootMatches).toBe(true);
+    expect(onThreads.outputs.map(({ hash }) => hash)).toEqual(request.outputs.map(({ resultHash }) => resultHash));
+    expect(onThreads.outputs.map(({ bytes }) => Buffer.from(bytes))).toEqual(tasks.map(({ output }) => Buffer.from(output)));
   });
 
   it('spread concurrent requests over the threads and answer each its own', async () => {
     threads = new ValidationThreads(2);
     const requests = Array.from({ length: 12 }, (_, i) => [primesTask(1e9 + i * 1024, i % 3 === 0 ? 2 : 0)]);
-    const answers = await Promise.all(requests.map((tasks) => threads!.validate(tasks)));
-    expect(answers.map((outcomes) => (verdicts(outcomes)[0] as { valid: boolean }).valid)).toEqual(requests.map((_, i) => i % 3 !== 0));
+    const answers = await Promise.all(requests.map((tasks) => checkOn(threads!, tasks)));
+    expect(answers.map((checked) => (verdicts(checked)[0] as { valid: boolean }).valid)).toEqual(requests.map((_, i) => i % 3 !== 0));
   });
 
   it("return a check's error as its outcome, a KernelError with its code, and go on with the others", async () => {
@@ -64,12 +76,12 @@ describe('validation threads', () => {
         b: { url: 'http://127.0.0.1:9/b.bin', sha256: '0'.repeat(64) },
       },
     };
-    const outcomes = await threads.validate([{ spec: { kernel: 'matmul-u32', params: unreachable }, output: matmulTask(false).output }, primesTask(1e9)]);
-    const error = 'error' in outcomes[0]! ? outcomes[0].error : undefined;
+    const checked = await checkOn(threads, [{ spec: { kernel: 'matmul-u32', params: unreachable }, output: matmulTask(false).output }, primesTask(1e9)]);
+    const error = verdicts(checked)[0];
     expect(error).toBeInstanceOf(KernelError);
     expect((error as KernelError).code).toBe('SURGE_E_KERNEL_INPUT_FETCH');
     expect((error as KernelError).shortMessage).toContain('http://127.0.0.1:9/a.bin could not be fetched');
-    expect(verdicts(outcomes)[1]).toEqual({ valid: true });
+    expect(verdicts(checked)[1]).toEqual({ valid: true });
   });
 
   it('keep the process alive while they hold work, and not once idle', () => {
@@ -84,11 +96,11 @@ describe('validation threads', () => {
     threads = new ValidationThreads(1, new URL('../../test/fixtures/crashing-validation-worker.ts', import.meta.url));
     const crashing = primesTask(0);
     (crashing.spec.params as PrimesParams & { crash?: boolean }).crash = true;
-    await expect(threads.validate([primesTask(1e9), crashing])).rejects.toThrow(
+    await expect(checkOn(threads, [primesTask(1e9), crashing])).rejects.toThrow(
       /a validation thread stopped \(crashed on purpose\); the results it held were not judged/,
     );
-    expect(verdicts(await threads.validate([primesTask(1e9)]))).toEqual([{ valid: true }]);
+    expect(verdicts(await checkOn(threads, [primesTask(1e9)]))).toEqual([{ valid: true }]);
     await threads.close();
-    await expect(threads.validate([primesTask(1e9)])).rejects.toThrow('the validation threads are closed');
+    await expect(checkOn(threads, [primesTask(1e9)])).rejects.toThrow('the validation threads are closed');
   });
 });

@@ -1,22 +1,22 @@
 import { Worker } from 'node:worker_threads';
-import { type ValidationOutcome, type ValidationTask, validateTasks } from './validate-output.ts';
-import { packRequest, receiveOutcome, type ValidationReply } from './validation-messages.ts';
+import { checkResults, type ResultsCheck, type ResultsChecked } from './results-check.ts';
+import { type CheckReply, unpackReply } from './validation-messages.ts';
 
-/** Where results are validated: on the coordinator's own thread, or on validation threads. */
+/** Where results are checked and validated: on the coordinator's own thread, or on validation threads. */
 export interface Validator {
-  /** The outcome of each task, in order; one that throws costs only its own outcome. */
-  validate(tasks: readonly ValidationTask[]): Promise<ValidationOutcome[]>;
+  /** What `checkResults` finds; a validator that throws costs only its own output's outcome. */
+  check(request: ResultsCheck): Promise<ResultsChecked>;
   /** Stops the threads; validations still waiting are refused. */
   close(): Promise<void>;
 }
 
 /** Validation on the calling thread, with the given randomness (tests fix it) or the coordinator's secure draws. */
 export function inlineValidator(random?: () => number): Validator {
-  return { validate: (tasks) => validateTasks(tasks, random), close: async () => {} };
+  return { check: (request) => checkResults(request, random), close: async () => {} };
 }
 
 interface Waiting {
-  resolve: (outcomes: ValidationOutcome[]) => void;
+  resolve: (checked: ResultsChecked) => void;
   reject: (error: Error) => void;
   tasks: number;
 }
@@ -39,9 +39,9 @@ import(workerData.tsxApi).then(({ tsImport }) => tsImport(workerData.script, wor
 const kTsxApi = import.meta.resolve('tsx/esm/api');
 
 /**
- * Validation on `count` worker threads, so the coordinator's event loop spends its time on
- * HTTP and SQLite while the checks run beside it (decision 0015). Each request (a batch's
- * results) goes whole to the least loaded thread. A thread that dies fails the validations it
+ * Checks and validation on `count` worker threads, so the coordinator's event loop spends its
+ * time on HTTP and SQLite while they run beside it (decisions 0015 and 0019). Each request (a
+ * receipt's results) goes whole to the least loaded thread. A thread that dies fails the validations it
  * held, with an error (the client sends its results again; nothing was written for them), and
  * is started again for the next request.
  */
@@ -60,17 +60,18 @@ export class ValidationThreads implements Validator {
     for (let slot = 0; slot < count; slot++) this.#threads[slot] = this.#start(slot);
   }
 
-  validate(tasks: readonly ValidationTask[]): Promise<ValidationOutcome[]> {
+  check(check: ResultsCheck): Promise<ResultsChecked> {
     if (this.#closed) return Promise.reject(new Error('the validation threads are closed'));
-    if (tasks.length === 0) return Promise.resolve([]);
     const thread = this.#leastLoaded();
-    const request = packRequest(this.#nextId++, tasks);
+    const id = this.#nextId++;
+    // Every output is hashed, and most are validated: the load counts them all, and the receipt as one more.
+    const tasks = check.outputs.length + 1;
     return new Promise((resolve, reject) => {
       // A thread with work keeps the process alive until it answers; an idle one does not (see #start).
       if (thread.waiting.size === 0) thread.worker.ref();
-      thread.waiting.set(request.id, { resolve, reject, tasks: tasks.length });
-      thread.load += tasks.length;
-      thread.worker.postMessage(request, [request.bytes]);
+      thread.waiting.set(id, { resolve, reject, tasks });
+      thread.load += tasks;
+      thread.worker.postMessage({ id, check });
     });
   }
 
@@ -95,13 +96,13 @@ export class ValidationThreads implements Validator {
   #start(slot: number): Thread {
     const worker = new Worker(kBootstrap, { eval: true, workerData: { tsxApi: kTsxApi, script: this.#script.href } });
     const thread: Thread = { worker, waiting: new Map(), load: 0 };
-    worker.on('message', (reply: ValidationReply) => {
+    worker.on('message', (reply: CheckReply) => {
       const waiting = thread.waiting.get(reply.id);
       if (!waiting) return;
       thread.waiting.delete(reply.id);
       thread.load -= waiting.tasks;
       if (thread.waiting.size === 0) worker.unref();
-      waiting.resolve(reply.outcomes.map(receiveOutcome));
+      waiting.resolve(unpackReply(reply));
     });
     const stopped = (why: string) => {
       if (this.#threads[slot] === thread) this.#threads[slot] = undefined;

@@ -1,15 +1,15 @@
 /**
- * A validation thread (started by ValidationThreads): it validates each request's tasks with
- * the coordinator's validators and its own secure randomness, and answers their outcomes.
+ * A validation thread (started by ValidationThreads): it checks each request's receipt and
+ * outputs (results-check.ts) with the coordinator's validators and its own secure randomness,
+ * and answers what it found.
  */
 import { parentPort } from 'node:worker_threads';
-import { validateTasks } from './validate-output.ts';
-import { sendOutcome, unpackRequest, type ValidationReply, type ValidationRequest } from './validation-messages.ts';
+import { checkResults } from './results-check.ts';
+import { type CheckRequest, packReply } from './validation-messages.ts';
 
 const port = parentPort;
 if (!port) throw new Error('validation-worker.ts runs as a worker thread (see validation-threads.ts)');
-port.on('message', async (request: ValidationRequest) => {
-  const outcomes = await validateTasks(unpackRequest(request));
-  const reply: ValidationReply = { id: request.id, outcomes: outcomes.map(sendOutcome) };
-  port.postMessage(reply);
+port.on('message', async (request: CheckRequest) => {
+  const reply = packReply(request.id, await checkResults(request.check));
+  port.postMessage(reply, [reply.bytes]);
 });
