@@ -83,18 +83,22 @@ function placements(kernel: KernelName, jobParams: unknown, unitParams: unknown)
  * are kept together or not at all; the row is keyed by unit, so it is kept exactly once.
  */
 export async function keepUnitOutput(trx: Transaction<Database>, unitId: number, jobId: number, output: Uint8Array): Promise<void> {
-  const kept = await trx
-    .insertInto('unit_outputs')
-    .values({ unit_id: unitId, output })
-    .onConflict((oc) => oc.column('unit_id').doNothing())
-    .executeTakeFirst();
-  if (Number(kept.numInsertedOrUpdatedRows ?? 0n) === 0) return;
-  await trx.updateTable('units').set({ assimilated: 1 }).where('id', '=', unitId).execute();
-  await trx
-    .updateTable('jobs')
-    .set((eb) => ({ units_done: eb('units_done', '+', 1) }))
-    .where('id', '=', jobId)
-    .execute();
+  const kept = await runPrepared(trx, 'keep-unit-output', { unit_id: unitId, output }, (values) =>
+    trx
+      .insertInto('unit_outputs')
+      .values(values)
+      .onConflict((oc) => oc.column('unit_id').doNothing()),
+  );
+  if (Number(kept.numAffectedRows ?? 0n) === 0) return;
+  await runPrepared(trx, 'unit-assimilated', { unitId, assimilated: 1 }, (values) =>
+    trx.updateTable('units').set({ assimilated: values.assimilated }).where('id', '=', values.unitId),
+  );
+  await runPrepared(trx, 'job-unit-done', { jobId, one: 1 }, (values) =>
+    trx
+      .updateTable('jobs')
+      .set((eb) => ({ units_done: eb('units_done', '+', values.one) }))
+      .where('id', '=', values.jobId),
+  );
 }
 
 /** Closes every active job whose units are all in: run at start, after a crash between a credit and the job's close. */

@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { DatabaseDialect } from './db/database.ts';
+import { runPrepared } from './db/run-prepared.ts';
 import type { Database } from './db/schema.ts';
 import { addEarned, type CreditEpoch, earnedThisEpoch } from './epoch-credit.ts';
 import type { TrustConfig } from './trust-config.ts';
@@ -40,12 +41,14 @@ export async function grantCredit(
 ): Promise<number> {
   const { epoch, room } = await creditRoom(trx, grant.owner, grant.now, trust, dialect);
   const amount = Math.min(grant.amount, room);
-  const inserted = await trx
-    .insertInto('credits')
-    .values({ unit_id: grant.unitId, owner: grant.owner, lease_id: grant.leaseId, amount, created_at: grant.now })
-    .onConflict((oc) => oc.columns(['unit_id', 'owner']).doNothing())
-    .executeTakeFirst();
-  const granted = Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 ? amount : 0;
+  const credit = { unit_id: grant.unitId, owner: grant.owner, lease_id: grant.leaseId, amount, created_at: grant.now };
+  const inserted = await runPrepared(trx, 'insert-credit', credit, (values) =>
+    trx
+      .insertInto('credits')
+      .values(values)
+      .onConflict((oc) => oc.columns(['unit_id', 'owner']).doNothing()),
+  );
+  const granted = Number(inserted.numAffectedRows ?? 0n) > 0 ? amount : 0;
   await addEarned(trx, grant.owner, epoch, granted);
   return granted;
 }

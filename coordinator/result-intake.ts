@@ -8,7 +8,8 @@ import type { ReceiptDomain, WorkReceipt } from '../src/protocol/receipt.ts';
 import type { ResultRequest, ResultResponse, WorkSpec } from '../src/protocol/schemas.ts';
 import { closeJobIfComplete, keepUnitOutput } from './assimilator.ts';
 import { grantCredit } from './credit-ledger.ts';
-import { type DatabaseDialect, type Db, dialectOf } from './db/database.ts';
+import { type DatabaseDialect, type Db, dialectOf, readerOf } from './db/database.ts';
+import { writeTransaction } from './db/group-commit.ts';
 import { runPrepared } from './db/run-prepared.ts';
 import type { Database, ResultsTable } from './db/schema.ts';
 import { HttpError } from './http-error.ts';
@@ -113,14 +114,16 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   const malleated = nonCanonicalSignature(body.signature as Hex);
   if (malleated) throw new HttpError(401, errorCodes.receiptMalleable, `The receipt's signature is not canonical: ${malleated}.`, 'signature');
   const digest = receiptDigest(domain, receipt);
-  const previous = await db.selectFrom('results').selectAll().where('digest', '=', digest).executeTakeFirst();
+  // Read on the last commit (no wait for writes in progress); the transaction reads again where it holds.
+  const reader = readerOf(db);
+  const previous = await resultOfDigest(reader, digest);
   if (previous) {
     // The same receipt again (an outbox retry): the same verdict, once its signature is the session's.
     if ((await recoverSigner(digest, body.signature as Hex)) !== previous.session) throw badSignature(domain);
     return repeatVerdict(digest, previous);
   }
 
-  const [lease] = await leasesForResults(db, [body.lease.toLowerCase()]);
+  const [lease] = await leasesForResults(reader, [body.lease.toLowerCase()]);
   if (!lease) throw new HttpError(404, errorCodes.leaseUnknown, `No lease ${body.lease} was issued here.`, 'lease');
   if (receipt.session.toLowerCase() !== lease.session) {
     throw new HttpError(
@@ -139,7 +142,7 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   const resultHash = receipt.resultHash.toLowerCase();
   // What the lease's and session's states refuse is read now and said after the receipt's own
   // checks, as before; a result they refuse is not validated.
-  const refusedByState = await stateRefusal(db, lease, receipt, now);
+  const refusedByState = await stateRefusal(reader, lease, receipt, now);
   // The output's hash, the signer and the validation, off the event loop (results-check.ts).
   const checked = await checkInContext(context, {
     digest,
@@ -172,8 +175,14 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
   }
   const { verdict } = checkedOutput;
 
-  const outcome = await db.transaction().execute((trx) =>
-    judgeResult(trx, {
+  // One write transaction, shared with others at the same moment (group commit on SQLite).
+  const outcome = await writeTransaction(db, async (trx) => {
+    // On PostgreSQL the session row is locked first, so two processes never accept one sequence number twice.
+    if (dialect === 'postgres') await trx.selectFrom('sessions').select('address').where('address', '=', lease.session).forUpdate().execute();
+    const judgedBefore = await resultOfDigest(trx, digest);
+    if (judgedBefore) return { repeat: judgedBefore };
+    await assertSeqUnused(trx, lease.session, receipt);
+    const judged = await judgeResult(trx, {
       lease,
       digest,
       seq: receipt.seq,
@@ -185,17 +194,16 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
       dialect,
       coordinator: context.coordinator,
       countersignature: () => countersign(context.coordinator, digest),
-    }),
-  );
-  const unitFailed = 'status' in outcome && outcome.status === 'invalid' && outcome.unitFailed;
-
+    });
+    // A unit's output is now in (or it failed for good): the job may be complete.
+    if ('status' in judged && judged.status !== 'pending') await closeJobIfComplete(trx, lease.job_id, judged.status === 'invalid' && judged.unitFailed);
+    return judged;
+  });
   if ('repeat' in outcome) {
     context.metrics?.results.inc({ outcome: 'duplicate', kernel: spec.kernel });
     return repeatVerdict(digest, outcome.repeat);
   }
   context.metrics?.results.inc({ outcome: outcome.status, kernel: spec.kernel });
-  // A unit's output is now in (or it failed for good): the job may be complete.
-  if (outcome.status !== 'pending') await closeJobIfComplete(db, lease.job_id, unitFailed);
   if (outcome.status === 'invalid')
     throw new HttpError(422, errorCodes.resultInvalid, `The result is wrong: ${outcome.reason}. No credit was granted.`, 'output');
   if (outcome.status === 'pending') return { status: 'pending', digest, credit: '0', countersignature: '0x', duplicate: false };
@@ -266,38 +274,46 @@ export async function judgeResult(trx: Transaction<Database>, input: JudgeInput)
   const canary = lease.canary === 1;
   // Re-read inside the transaction: another request may have closed the lease meanwhile.
   // On PostgreSQL, lock the unit row: results of one unit's replicas are judged one at a time.
-  const unit = await trx
-    .selectFrom('units')
-    .select(['state as unitState', 'errors', 'quorum'])
-    .where('id', '=', lease.unit_id)
-    .$if(dialect === 'postgres', (qb) => qb.forUpdate())
-    .executeTakeFirstOrThrow();
-  const current = await trx.selectFrom('leases').select('state').where('id', '=', lease.id).executeTakeFirstOrThrow();
-  const judged = await trx.selectFrom('results').selectAll().where('digest', '=', digest).executeTakeFirst();
+  const [unit] = (
+    await runPrepared(trx, 'judged-unit', { id: lease.unit_id }, (values) =>
+      trx
+        .selectFrom('units')
+        .select(['state as unitState', 'errors', 'quorum'])
+        .where('id', '=', values.id)
+        .$if(dialect === 'postgres', (qb) => qb.forUpdate()),
+    )
+  ).rows;
+  const [current] = (await runPrepared(trx, 'judged-lease', { id: lease.id }, (values) => trx.selectFrom('leases').select('state').where('id', '=', values.id)))
+    .rows;
+  if (!unit || !current) throw new Error(`lease ${lease.id} or its unit ${lease.unit_id} is missing`);
+  const judged = await resultOfDigest(trx, digest);
   if (judged) return { repeat: judged };
   assertLeaseOpen({ state: current.state, unitState: canary ? 'leased' : unit.unitState });
-  const record = (outcome: ResultsTable['outcome'], reason: string | null, credit: number, countersignature: string | null) =>
-    trx
-      .insertInto('results')
-      .values({
-        digest,
-        lease_id: lease.id,
-        unit_id: lease.unit_id,
-        owner: lease.owner,
-        session: lease.session,
-        result_hash: resultHash,
-        seq: input.seq,
-        outcome,
-        reason,
-        credit,
-        countersignature,
-        created_at: now,
-      })
-      .execute();
+  const record = (outcome: ResultsTable['outcome'], reason: string | null, credit: number, countersignature: string | null) => {
+    const row = {
+      digest,
+      lease_id: lease.id,
+      unit_id: lease.unit_id,
+      owner: lease.owner,
+      session: lease.session,
+      result_hash: resultHash,
+      seq: input.seq,
+      outcome,
+      reason,
+      credit,
+      countersignature,
+      created_at: now,
+    };
+    return runPrepared(trx, 'insert-result', row, (values) => trx.insertInto('results').values(values));
+  };
+  const closeLease = (state: 'validated' | 'invalid' | 'pending') =>
+    runPrepared(trx, 'judged-lease-state', { id: lease.id, state, resultHash }, (values) =>
+      trx.updateTable('leases').set({ state: values.state, result_hash: values.resultHash }).where('id', '=', values.id),
+    );
 
   if (!verdict.valid) {
     let unitFailed = false;
-    await trx.updateTable('leases').set({ state: 'invalid', result_hash: resultHash }).where('id', '=', lease.id).execute();
+    await closeLease('invalid');
     await record('invalid', verdict.reason, 0, null);
     if (adaptive) await recordInvalid(trx, lease.owner, trust, canary);
     // A wrong canary marks its owner: the results it has waiting for a quorum are not paid.
@@ -320,20 +336,20 @@ export async function judgeResult(trx: Transaction<Database>, input: JudgeInput)
   if (canary || unit.quorum <= 1) {
     const countersignature = await input.countersignature();
     const credit = await grantCredit(trx, { unitId: lease.unit_id, owner: lease.owner, leaseId: lease.id, amount: lease.credit, now }, trust, dialect);
-    await trx.updateTable('leases').set({ state: 'validated', result_hash: resultHash }).where('id', '=', lease.id).execute();
+    await closeLease('validated');
     await record('validated', null, credit, countersignature);
     if (adaptive) await recordValid(trx, lease.owner, trust, canary);
     if (!canary) {
       // The assimilator's part happens in the same transaction as the credit, so a crash can
       // never leave a unit paid for but missing from its job's output.
       await keepUnitOutput(trx, lease.unit_id, lease.job_id, output);
-      await trx.updateTable('units').set({ state: 'done', lease_deadline: null, current_lease: null }).where('id', '=', lease.unit_id).execute();
+      await markUnitDone(trx, lease.unit_id);
     }
     return { status: 'validated', credit, countersignature };
   }
 
   // Replicated: the result waits until `quorum` replicas agree on its hash (exact kernels).
-  await trx.updateTable('leases').set({ state: 'pending', result_hash: resultHash }).where('id', '=', lease.id).execute();
+  await closeLease('pending');
   await record('pending', null, 0, null);
   const agreeing = await trx
     .selectFrom('leases')
@@ -373,8 +389,23 @@ export async function judgeResult(trx: Transaction<Database>, input: JudgeInput)
     if (adaptive) await recordInvalid(trx, replica.owner, trust, false);
   }
   await keepUnitOutput(trx, lease.unit_id, lease.job_id, output);
-  await trx.updateTable('units').set({ state: 'done', lease_deadline: null, current_lease: null }).where('id', '=', lease.unit_id).execute();
+  await markUnitDone(trx, lease.unit_id);
   return own;
+}
+
+/** A unit whose output is in: done, with no deadline and no lease out. */
+async function markUnitDone(trx: Transaction<Database>, unitId: number): Promise<void> {
+  await runPrepared(trx, 'unit-done', { id: unitId, state: 'done' as const, cleared: null }, (values) =>
+    trx.updateTable('units').set({ state: values.state, lease_deadline: values.cleared, current_lease: values.cleared }).where('id', '=', values.id),
+  );
+}
+
+/** The result recorded under this receipt digest, if any. */
+async function resultOfDigest(db: Db, digest: Hex) {
+  const { rows } = await runPrepared(db, 'result-of-digest', { digest }, (values) =>
+    db.selectFrom('results').select(['session', 'outcome', 'reason', 'credit', 'countersignature']).where('digest', '=', values.digest),
+  );
+  return rows[0];
 }
 
 export type Judged =
@@ -453,11 +484,13 @@ export async function assertSeqUnused(db: Db, session: string, receipt: { sessio
  */
 async function stateRefusal(db: Db, lease: LeaseForResult, receipt: WorkReceipt, now: number): Promise<HttpError | undefined> {
   try {
-    assertSessionCurrent(
-      await db.selectFrom('sessions').select(['revoked_at', 'expires_at']).where('address', '=', lease.session).executeTakeFirstOrThrow(),
-      lease.session,
-      now,
-    );
+    const [session] = (
+      await runPrepared(db, 'session-state', { address: lease.session }, (values) =>
+        db.selectFrom('sessions').select(['revoked_at', 'expires_at']).where('address', '=', values.address),
+      )
+    ).rows;
+    if (!session) throw new Error(`session ${lease.session} of lease ${lease.id} is missing`);
+    assertSessionCurrent(session, lease.session, now);
     await assertSeqUnused(db, lease.session, receipt);
     assertLeaseOpen({ state: lease.state, unitState: lease.canary === 1 ? 'leased' : lease.unitState });
     return undefined;

@@ -153,6 +153,15 @@ describe.each(testDatabases)('session and receipt security on $name', ({ name: d
       expect(await credit(alice.owner.address)).toMatchObject({ validatedResults: 2 });
     });
 
+    it('two receipts with one sequence number sent at the same moment: one is taken, the other refused', async () => {
+      const alice = await registerContributor(coordinator.app);
+      const [first, second] = [await lease(alice), await lease(alice)];
+      const answers = await Promise.all([post('/v1/results', await resultBody(alice, first!, 3)), post('/v1/results', await resultBody(alice, second!, 3))]);
+      expect(answers.map((answer) => answer.statusCode).sort()).toEqual([200, 409]);
+      expect(answers.find((answer) => answer.statusCode === 409)!.json().error.code).toBe('SURGE_E_RECEIPT_REPLAYED');
+      expect(await credit(alice.owner.address)).toMatchObject({ validatedResults: 1 });
+    });
+
     it('a forged signature over a receipt already accepted gets no verdict back', async () => {
       const alice = await registerContributor(coordinator.app);
       const l = await lease(alice);
