@@ -320,7 +320,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     { schema: { body: ResultRequestSchema, response: { 200: ResultResponseSchema, ...errorResponses } } },
     async (request, reply) => {
       // Counted against the session and owner the lease was issued to, not what the body claims.
-      const holder = await db.selectFrom('leases').select(['session', 'owner']).where('id', '=', request.body.lease.toLowerCase()).executeTakeFirst();
+      const reader = readerOf(db);
+      const [holder] = (
+        await runPrepared(reader, 'lease-holder', { id: request.body.lease.toLowerCase() }, (values) =>
+          reader.selectFrom('leases').select(['session', 'owner']).where('id', '=', values.id),
+        )
+      ).rows;
       if (holder) limit(reply, holder.session, holder.owner);
       return acceptResult(request.body, { db, domain, coordinator, metrics, now: now(), trust, validator });
     },
