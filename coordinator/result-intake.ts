@@ -306,14 +306,14 @@ export async function judgeResult(trx: Transaction<Database>, input: JudgeInput)
     };
     return runPrepared(trx, 'insert-result', row, (values) => trx.insertInto('results').values(values));
   };
-  const closeLease = (state: 'validated' | 'invalid' | 'pending') =>
+  const setLeaseVerdict = (state: 'validated' | 'invalid' | 'pending') =>
     runPrepared(trx, 'judged-lease-state', { id: lease.id, state, resultHash }, (values) =>
       trx.updateTable('leases').set({ state: values.state, result_hash: values.resultHash }).where('id', '=', values.id),
     );
 
   if (!verdict.valid) {
     let unitFailed = false;
-    await closeLease('invalid');
+    await setLeaseVerdict('invalid');
     await record('invalid', verdict.reason, 0, null);
     if (adaptive) await recordInvalid(trx, lease.owner, trust, canary);
     // A wrong canary marks its owner: the results it has waiting for a quorum are not paid.
@@ -336,7 +336,7 @@ export async function judgeResult(trx: Transaction<Database>, input: JudgeInput)
   if (canary || unit.quorum <= 1) {
     const countersignature = await input.countersignature();
     const credit = await grantCredit(trx, { unitId: lease.unit_id, owner: lease.owner, leaseId: lease.id, amount: lease.credit, now }, trust, dialect);
-    await closeLease('validated');
+    await setLeaseVerdict('validated');
     await record('validated', null, credit, countersignature);
     if (adaptive) await recordValid(trx, lease.owner, trust, canary);
     if (!canary) {
@@ -349,7 +349,7 @@ export async function judgeResult(trx: Transaction<Database>, input: JudgeInput)
   }
 
   // Replicated: the result waits until `quorum` replicas agree on its hash (exact kernels).
-  await closeLease('pending');
+  await setLeaseVerdict('pending');
   await record('pending', null, 0, null);
   const agreeing = await trx
     .selectFrom('leases')
@@ -477,7 +477,6 @@ export async function assertSeqUnused(db: Db, session: string, receipt: { sessio
   }
 }
 
-/** The leased unit's work spec, once the output sent has the size its kernel's output has. */
 /**
  * Why the session's or the lease's state refuses a result now, or undefined: the session is
  * revoked or expired, the receipt's sequence number was used, or the lease is closed.
