@@ -14,11 +14,11 @@
  * start until the last round is answered; the paced one starts with `--warmup` seconds (default
  * 5) that are not counted (the coordinator's JIT, statement cache and page cache warm up, and
  * the WAL of the benchmark's job is copied back), then counts what completes in its window. Each line:
- * {"mode","db","processes","clients","batch","offeredPerSecond","seconds","validatedPerSecond","leaseP50Ms","leaseP99Ms","coordinatorCpuMsPer1000","coordinatorMainThreadCpuMsPer1000","clientCpuMsPer1000","failed","errors"}.
+ * {"mode","db","processes","clients","batch","offeredPerSecond","seconds","validatedPerSecond","leaseP50Ms","leaseP99Ms","coordinatorCpuMsPer1000","coordinatorMainThreadCpuMsPer1000","clientCpuMsPer1000","failed","errors","machine"}.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -94,6 +94,12 @@ function coordinatorCpu(coordinators: readonly ChildProcess[]): { all: number; m
     main += cpuSeconds(pid!, pid!);
   }
   return { all, main };
+}
+
+/** The processor, its number of cores and Node's version, as one line. */
+function machineName(): string {
+  const cores = cpus();
+  return `${cores[0]?.model.trim() ?? 'an unknown processor'}, ${cores.length} cores, Node ${process.version}`;
 }
 
 async function main(): Promise<void> {
@@ -231,6 +237,8 @@ async function main(): Promise<void> {
       clientCpuMsPer1000: Math.round((parsed.reduce((sum, p) => sum + p.cpuSeconds, 0) * 1e6) / Math.max(1, validated)),
       failed: parsed.reduce((sum, p) => sum + p.failed, 0),
       errors,
+      // Where the figures came from: they change by half from one machine to another.
+      machine: machineName(),
     };
     console.log(values.json ? JSON.stringify(result) : result);
   }

@@ -19,6 +19,7 @@ interface BenchmarkLine {
   clientCpuMsPer1000: number;
   failed: number;
   errors: Record<string, number>;
+  machine: string;
 }
 
 /**
@@ -54,6 +55,7 @@ describe('the coordinator benchmark', () => {
       expect(line.coordinatorMainThreadCpuMsPer1000).toBeGreaterThan(0);
       expect(line.coordinatorMainThreadCpuMsPer1000).toBeLessThanOrEqual(line.coordinatorCpuMsPer1000);
       expect(line.clientCpuMsPer1000).toBeGreaterThan(0);
+      expect(line.machine).toMatch(/, \d+ cores, Node v\d+\./);
     }
     const paced = lines[1]!;
     expect(paced.offeredPerSecond).toBe(200);
