@@ -35,7 +35,7 @@ export interface CheckReply {
   validations: (SentOutcome | undefined)[];
 }
 
-/** The reply to request `id`, and the buffer to transfer with it. */
+/** The reply to request `id`; its `bytes` is the buffer to transfer with it. */
 export function packReply(id: number, checked: ResultsChecked): CheckReply {
   const ends: number[] = [];
   let length = 0;
