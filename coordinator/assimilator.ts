@@ -93,10 +93,15 @@ export async function keepUnitOutput(trx: Transaction<Database>, unitId: number,
   await runPrepared(trx, 'unit-assimilated', { unitId, assimilated: 1 }, (values) =>
     trx.updateTable('units').set({ assimilated: values.assimilated }).where('id', '=', values.unitId),
   );
-  await runPrepared(trx, 'job-unit-done', { jobId, one: 1 }, (values) =>
+  await addUnitsDoneToJob(trx, jobId, 1);
+}
+
+/** Adds `done` units to a job's count of units done (one prepared statement, for one unit or a batch's). */
+export async function addUnitsDoneToJob(trx: Transaction<Database>, jobId: number, done: number): Promise<void> {
+  await runPrepared(trx, 'add-units-done', { jobId, done }, (values) =>
     trx
       .updateTable('jobs')
-      .set((eb) => ({ units_done: eb('units_done', '+', values.one) }))
+      .set((eb) => ({ units_done: eb('units_done', '+', values.done) }))
       .where('id', '=', values.jobId),
   );
 }

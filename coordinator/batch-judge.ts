@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { Hex, PrivateKeyAccount } from 'viem';
-import { closeJobIfComplete } from './assimilator.ts';
+import { addUnitsDoneToJob, closeJobIfComplete } from './assimilator.ts';
 import { creditRoom } from './credit-ledger.ts';
 import type { DatabaseDialect } from './db/database.ts';
 import { runPrepared } from './db/run-prepared.ts';
@@ -234,13 +234,7 @@ async function assimilate(trx: Trx, items: readonly BatchItem[], unitsDone: Map<
 export async function addUnitsDone(trx: Trx, unitsDone: ReadonlyMap<number, number>, closing: ReadonlyMap<number, boolean>): Promise<void> {
   for (const jobId of [...new Set([...unitsDone.keys(), ...closing.keys()])].sort((a, b) => a - b)) {
     const done = unitsDone.get(jobId) ?? 0;
-    if (done > 0)
-      await runPrepared(trx, 'add-units-done', { jobId, done }, (values) =>
-        trx
-          .updateTable('jobs')
-          .set((eb) => ({ units_done: eb('units_done', '+', values.done) }))
-          .where('id', '=', values.jobId),
-      );
+    if (done > 0) await addUnitsDoneToJob(trx, jobId, done);
     if (closing.has(jobId)) await closeJobIfComplete(trx, jobId, closing.get(jobId));
   }
 }

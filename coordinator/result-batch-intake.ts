@@ -24,6 +24,8 @@ import {
   type LeaseFacts,
   leaseSpec,
   leasesForResults,
+  lockSession,
+  refusalOf,
   type StoredResult,
 } from './result-intake.ts';
 import { defaultTrustConfig } from './trust-config.ts';
@@ -90,7 +92,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   // session's; the checks in the transaction hold.
   const reader = readerOf(db);
   const previous = malleated ? undefined : await batchOfDigest(reader, digest);
-  const refusedBySession = malleated || previous ? undefined : await sessionRefusal(reader, receipt, now);
+  const refusedBySession = malleated || previous ? undefined : await refusalOf(() => assertBatchSession(reader, receipt, now));
 
   // The leases this process issued are known; others are read (issued-leases.ts).
   const issued = issuedLeasesOf(db);
@@ -146,7 +148,7 @@ export async function acceptResultBatch(body: ResultBatchRequest, context: Intak
   toJudge.sort((a, b) => a.lease.unit_id - b.lease.unit_id);
   const outcomes = new Map<number, Judged | { repeat: StoredResult }>();
   const stored = await writeTransaction(db, async (trx) => {
-    if (dialect === 'postgres') await trx.selectFrom('sessions').select('address').where('address', '=', session).forUpdate().execute();
+    await lockSession(trx, dialect, session);
     const judgedBefore = await batchOfDigest(trx, digest);
     if (judgedBefore) return { repeat: await repeatBatch(trx, digest, judgedBefore) };
     await assertBatchSession(trx, receipt, now);
@@ -221,17 +223,6 @@ async function assertBatchSession(db: Db, receipt: WorkBatchReceipt, now: number
     throw new HttpError(403, errorCodes.leaseNotYours, 'receipt.owner is not the owner of this session.', 'receipt.owner');
   assertSessionCurrent(registered, session, now);
   await assertSeqUnused(db, session, receipt);
-}
-
-/** Why the batch's session refuses it now (see assertBatchSession), or undefined. */
-async function sessionRefusal(db: Db, receipt: WorkBatchReceipt, now: number): Promise<HttpError | undefined> {
-  try {
-    await assertBatchSession(db, receipt, now);
-    return undefined;
-  } catch (error) {
-    if (error instanceof HttpError) return error;
-    throw error;
-  }
 }
 
 /** A result that passed the checks against its lease, before its output is looked at. */

@@ -177,15 +177,12 @@ export async function acceptResult(body: ResultRequest, context: IntakeContext):
 
   // One write transaction, shared with others at the same moment (group commit on SQLite).
   const outcome = await writeTransaction(db, async (trx) => {
-    // On PostgreSQL the session row is locked first, so two processes never accept one sequence number twice.
-    if (dialect === 'postgres') await trx.selectFrom('sessions').select('address').where('address', '=', lease.session).forUpdate().execute();
-    const judgedBefore = await resultOfDigest(trx, digest);
-    if (judgedBefore) return { repeat: judgedBefore };
-    await assertSeqUnused(trx, lease.session, receipt);
+    await lockSession(trx, dialect, lease.session);
     const judged = await judgeResult(trx, {
       lease,
       digest,
       seq: receipt.seq,
+      checkSeq: true,
       resultHash,
       output,
       verdict,
@@ -252,6 +249,11 @@ export interface JudgeInput {
   /** The key of the results row: the receipt's digest (a batch item's: see result-batch-intake.ts). */
   digest: Hex;
   seq: string;
+  /**
+   * Whether the sequence number is checked unused by the lease's session once the digest is
+   * known to be new: a single receipt's (a batch's is checked for the whole batch).
+   */
+  checkSeq?: boolean;
   resultHash: string;
   output: Uint8Array;
   verdict: Verdict;
@@ -288,6 +290,7 @@ export async function judgeResult(trx: Transaction<Database>, input: JudgeInput)
   if (!unit || !current) throw new Error(`lease ${lease.id} or its unit ${lease.unit_id} is missing`);
   const judged = await resultOfDigest(trx, digest);
   if (judged) return { repeat: judged };
+  if (input.checkSeq) await assertSeqUnused(trx, lease.session, { session: lease.session, seq: input.seq });
   assertLeaseOpen({ state: current.state, unitState: canary ? 'leased' : unit.unitState });
   const record = (outcome: ResultsTable['outcome'], reason: string | null, credit: number, countersignature: string | null) => {
     const row = {
@@ -481,8 +484,8 @@ export async function assertSeqUnused(db: Db, session: string, receipt: { sessio
  * Why the session's or the lease's state refuses a result now, or undefined: the session is
  * revoked or expired, the receipt's sequence number was used, or the lease is closed.
  */
-async function stateRefusal(db: Db, lease: LeaseForResult, receipt: WorkReceipt, now: number): Promise<HttpError | undefined> {
-  try {
+function stateRefusal(db: Db, lease: LeaseForResult, receipt: WorkReceipt, now: number): Promise<HttpError | undefined> {
+  return refusalOf(async () => {
     const [session] = (
       await runPrepared(db, 'session-state', { address: lease.session }, (values) =>
         db.selectFrom('sessions').select(['revoked_at', 'expires_at']).where('address', '=', values.address),
@@ -492,11 +495,29 @@ async function stateRefusal(db: Db, lease: LeaseForResult, receipt: WorkReceipt,
     assertSessionCurrent(session, lease.session, now);
     await assertSeqUnused(db, lease.session, receipt);
     assertLeaseOpen({ state: lease.state, unitState: lease.canary === 1 ? 'leased' : lease.unitState });
+  });
+}
+
+/**
+ * The HttpError with which `assertions` refuse, or undefined when they pass: a refusal read
+ * before a receipt's own checks and said after them. Any other error is thrown.
+ */
+export async function refusalOf(assertions: () => Promise<void>): Promise<HttpError | undefined> {
+  try {
+    await assertions();
     return undefined;
   } catch (error) {
     if (error instanceof HttpError) return error;
     throw error;
   }
+}
+
+/**
+ * Locks the receipt's session row for the transaction on PostgreSQL, so two processes never
+ * accept one sequence number twice (SQLite has one writer, and needs no lock).
+ */
+export async function lockSession(trx: Transaction<Database>, dialect: DatabaseDialect, session: string): Promise<void> {
+  if (dialect === 'postgres') await trx.selectFrom('sessions').select('address').where('address', '=', session).forUpdate().execute();
 }
 
 /** The unit a lease is for, and the length in bytes of its output. */
