@@ -49,6 +49,8 @@ export class SurgeApp extends LitElement {
   private readonly sampler = new ThroughputSampler();
   private sampleTimer: ReturnType<typeof setInterval> | undefined;
   private ledgerKey: string | undefined;
+  /** The last settings change, saved in order after the ones before it (see `saveSettings`). */
+  private settingsSaved: Promise<void> = Promise.resolve();
 
   static override styles = css`
     :host { display: block; max-width: 72rem; margin: 0 auto; padding: 1.5rem; box-sizing: border-box; }
@@ -177,6 +179,8 @@ export class SurgeApp extends LitElement {
   }
 
   private async start() {
+    // The run reads its settings from IndexedDB: a backend chosen just before Start is saved first.
+    await this.settingsSaved;
     this.consented = true;
     this.sampler.reset();
     this.sampleTimer = setInterval(() => {
@@ -208,10 +212,19 @@ export class SurgeApp extends LitElement {
     );
   }
 
-  private async saveSettings(event: CustomEvent<Settings>) {
-    this.settings = event.detail;
-    await saveSettings(await openSurgeDb(), event.detail);
-    this.controller?.applySettings(event.detail);
+  /**
+   * Saves a change on the page's own connection, after the changes before it, and applies it
+   * to the run. A save that fails leaves the next one to go on; the run keeps its settings.
+   */
+  private saveSettings(event: CustomEvent<Settings>): void {
+    const settings = event.detail;
+    this.settings = settings;
+    this.settingsSaved = this.settingsSaved
+      .then(async () => {
+        await saveSettings(this.db ?? (await openSurgeDb()), settings);
+        this.controller?.applySettings(settings);
+      })
+      .catch((error: unknown) => console.error('The settings could not be saved:', error));
   }
 }
 
