@@ -18,12 +18,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { generatePrivateKey } from 'viem/accounts';
 import { freshPostgresDatabase } from '../test/helpers/test-coordinator.ts';
+import { machineName } from './machine-name.ts';
 
 const { values } = parseArgs({
   options: {
@@ -94,12 +95,6 @@ function coordinatorCpu(coordinators: readonly ChildProcess[]): { all: number; m
     main += cpuSeconds(pid!, pid!);
   }
   return { all, main };
-}
-
-/** The processor, its number of cores and Node's version, as one line. */
-function machineName(): string {
-  const cores = cpus();
-  return `${cores[0]?.model.trim() ?? 'an unknown processor'}, ${cores.length} cores, Node ${process.version}`;
 }
 
 async function main(): Promise<void> {

@@ -6,6 +6,14 @@ import { parseFrameAncestors } from './embed-headers.ts';
 import { type RewardsConfig, rewardsConfigFromEnv } from './settlement/rewards-config.ts';
 import { type TrustConfig, trustConfigFromEnv } from './trust-config.ts';
 
+/**
+ * The demo job `npm start` keeps: 16 units of 2,048 × 2,048 × 4,096 (34 GFLOP, seconds on a
+ * browser's CPU). Blocks this large keep its validation under 2% of its compute: the validator
+ * generates each block of A and B once per job (r + c blocks, where the units generate 2rc) and
+ * reads a unit's block of A and its C once (`npm run bench:validation`).
+ */
+export const kDemoJob: DemoJobConfig = { size: 8192, block: 2048, k: 4096 };
+
 export interface DemoJobConfig {
   /** Rows and columns of the demo product C (size × size). */
   size: number;
@@ -111,7 +119,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Coordinator
     ...(env.SURGE_RPC_URL ? { rpcUrl: env.SURGE_RPC_URL } : {}),
     leaseMs: integer('SURGE_LEASE_SECONDS', 300, env) * 1000,
     validationThreads: validationThreads(env),
-    ...(env.SURGE_DEMO === '0' ? {} : { demo: { size: 2048, block: 512, k: 8192 } }),
+    ...(env.SURGE_DEMO === '0' ? {} : { demo: kDemoJob }),
     logLevel: env.LOG_LEVEL ?? 'info',
     rateLimitPerMinute: integer('SURGE_RATE_LIMIT', 6000, env),
     sessionRateLimitPerMinute: integer('SURGE_SESSION_RATE_LIMIT', 600, env),

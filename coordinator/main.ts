@@ -5,12 +5,15 @@ import { openDatabase } from './db/database.ts';
 import { loadOrCreateRequesterToken } from './requester-token.ts';
 import { nativeSecp256k1 } from './secp256k1.ts';
 import { buildServer } from './server.ts';
+import { assertSurgeWasmBuilt } from './validators/surge-wasm-node.ts';
 import { ValidationThreads } from './validators/validation-threads.ts';
 import { abandonPreparingJobs, ensureDemoWork } from './work-generator.ts';
 
 /** `npm start`: the coordinator with its embedded SQLite database, the page, and a demo job. */
 async function main(): Promise<void> {
   const config = configFromEnv();
+  // Matmul results are checked with the contributors' WebAssembly module: without it, say so now.
+  assertSurgeWasmBuilt();
   const db = await openDatabase(config.database);
   const coordinator = loadCoordinatorKey(config.keyFile, config.coordinatorKey);
   await abandonPreparingJobs(db, Date.now(), { atStart: true });

@@ -41,7 +41,8 @@ const kTsxApi = import.meta.resolve('tsx/esm/api');
 /**
  * Checks and validation on `count` worker threads, so the coordinator's event loop spends its
  * time on HTTP and SQLite while they run beside it (decisions 0015 and 0019). Each request (a
- * receipt's results) goes whole to the least loaded thread. A thread that dies fails the validations it
+ * receipt's results) goes whole to the least loaded thread, or, for a seeded matmul-f32 job, to the
+ * thread its seed names. A thread that dies fails the validations it
  * held, with an error (the client sends its results again; nothing was written for them), and
  * is started again for the next request.
  */
@@ -62,7 +63,7 @@ export class ValidationThreads implements Validator {
 
   check(check: ResultsCheck): Promise<ResultsChecked> {
     if (this.#closed) return Promise.reject(new Error('the validation threads are closed'));
-    const thread = this.#leastLoaded();
+    const thread = this.#threadFor(check);
     const id = this.#nextId++;
     // Every output is hashed, and most are validated: the load counts them all, and the receipt as one more.
     const tasks = check.outputs.length + 1;
@@ -81,6 +82,20 @@ export class ValidationThreads implements Validator {
     this.#threads.fill(undefined);
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
     for (const thread of threads) this.#fail(thread, new Error('the validation threads were closed'));
+  }
+
+  /**
+   * A large seeded matmul-f32 job's results all go to one thread, chosen by its seed: the
+   * thread keeps the job's generated blocks and projections (`WasmFreivaldsF32`), which
+   * another thread would make again. Everything else goes to the least loaded thread.
+   */
+  #threadFor(check: ResultsCheck): Thread {
+    const seeded = check.outputs.find(({ spec }) => spec?.kernel === 'matmul-f32' && !spec.params.inputs)?.spec;
+    if (seeded?.kernel !== 'matmul-f32') return this.#leastLoaded();
+    const slot = Number(BigInt(seeded.params.seed) % BigInt(this.#threads.length));
+    const thread = this.#threads[slot] ?? this.#start(slot);
+    this.#threads[slot] = thread;
+    return thread;
   }
 
   #leastLoaded(): Thread {

@@ -20,6 +20,8 @@ export interface SurgeWasmExports {
   primesInit(lo: number, hi: number, blockSize: number, firstBlock: number): number;
   /** wasm/primes.ts: counts blocks [first, end) into the run's counts. */
   primesCountBlocks(first: number, end: number): void;
+  /** wasm/freivalds.ts: each row's dots with three signed vectors and of its absolute values with one weight vector (the coordinator's check). */
+  freivaldsDots(matrix: number, rows: number, len: number, signed: number, weights: number, out: number): void;
   mandelbrotStateBytes(): number;
   /** Returns the units of work done; the next unfinished pixel is in the state block. */
   mandelbrotRun(coords: number, width: number, maxIterations: number, out: number, state: number, end: number, budget: number): number;
