@@ -62,9 +62,11 @@ export function philoxFill(ptr: usize, key0: u32, key1: u32, stream: u32, row0: 
     const rowPtr = ptr + ((<usize>r * <usize>cols) << 2);
     const row = row0 + r;
     fillScalar(rowPtr, key0, key1, stream, row, col0, col0, simdStart, asFloat);
-    for (let column = simdStart; column < simdEnd; column += 16) {
-      fillSixteen(rowPtr + (<usize>(column - col0) << 2), key0, key1, stream, row, column >> 2, asFloat);
+    let column = simdStart;
+    for (; column + 32 <= simdEnd; column += 32) {
+      fillThirtyTwo(rowPtr + (<usize>(column - col0) << 2), key0, key1, stream, row, column >> 2, asFloat);
     }
+    if (column < simdEnd) fillSixteen(rowPtr + (<usize>(column - col0) << 2), key0, key1, stream, row, column >> 2, asFloat);
     fillScalar(rowPtr, key0, key1, stream, row, col0, simdEnd, end, asFloat);
   }
 }
@@ -103,6 +105,50 @@ function storeFour(at: usize, words: v128, asFloat: bool): void {
   }
 }
 
+/**
+ * Blocks [block, block + 8) of one row: two groups of four in flight at once, since each round
+ * waits on the multiplications of the round before it.
+ */
+@inline
+function fillThirtyTwo(at: usize, key0: u32, key1: u32, stream: u32, row: u32, block: u32, asFloat: bool): void {
+  let a0 = i32x4.add(i32x4.splat(block), i32x4(0, 1, 2, 3));
+  let b0 = i32x4.add(i32x4.splat(block), i32x4(4, 5, 6, 7));
+  let a1 = i32x4.splat(row);
+  let b1 = a1;
+  let a2 = i32x4.splat(stream);
+  let b2 = a2;
+  let a3 = i32x4.splat(0);
+  let b3 = a3;
+  const m0 = i32x4.splat(kMul0);
+  const m1 = i32x4.splat(kMul1);
+  let k0 = key0;
+  let k1 = key1;
+  for (let round = 0; round < 10; round++) {
+    const key0v = i32x4.splat(k0);
+    const key1v = i32x4.splat(k1);
+    const aHi0 = mulhi4(m0, a0);
+    const bHi0 = mulhi4(m0, b0);
+    const aLo0 = i32x4.mul(m0, a0);
+    const bLo0 = i32x4.mul(m0, b0);
+    const aHi1 = mulhi4(m1, a2);
+    const bHi1 = mulhi4(m1, b2);
+    const aLo1 = i32x4.mul(m1, a2);
+    const bLo1 = i32x4.mul(m1, b2);
+    a0 = v128.xor(v128.xor(aHi1, a1), key0v);
+    b0 = v128.xor(v128.xor(bHi1, b1), key0v);
+    a1 = aLo1;
+    b1 = bLo1;
+    a2 = v128.xor(v128.xor(aHi0, a3), key1v);
+    b2 = v128.xor(v128.xor(bHi0, b3), key1v);
+    a3 = aLo0;
+    b3 = bLo0;
+    k0 += kWeyl0;
+    k1 += kWeyl1;
+  }
+  storeBlocks(at, a0, a1, a2, a3, asFloat);
+  storeBlocks(at + 64, b0, b1, b2, b3, asFloat);
+}
+
 /** Blocks [block, block + 4) of one row: Philox-4x32-10 with block i's counter in lane i. */
 @inline
 function fillSixteen(at: usize, key0: u32, key1: u32, stream: u32, row: u32, block: u32, asFloat: bool): void {
@@ -126,7 +172,12 @@ function fillSixteen(at: usize, key0: u32, key1: u32, stream: u32, row: u32, blo
     k0 += kWeyl0;
     k1 += kWeyl1;
   }
-  // Lane i of c0..c3 holds block i's four words: transpose so each block's words are adjacent.
+  storeBlocks(at, c0, c1, c2, c3, asFloat);
+}
+
+/** Writes four blocks' words from the state where lane i of c0..c3 holds block i's: transposed so each block's words are adjacent. */
+@inline
+function storeBlocks(at: usize, c0: v128, c1: v128, c2: v128, c3: v128, asFloat: bool): void {
   const low01 = v128.shuffle<u32>(c0, c1, 0, 4, 1, 5);
   const low23 = v128.shuffle<u32>(c2, c3, 0, 4, 1, 5);
   const high01 = v128.shuffle<u32>(c0, c1, 2, 6, 3, 7);

@@ -5,10 +5,11 @@ import type { MatmulParams } from '../../src/protocol/schemas.ts';
 import { instantiateSurgeWasmInNode } from './surge-wasm-node.ts';
 
 describe('surge.wasm in Node', () => {
-  // Offsets and widths that start and end inside a block of four, inside a group of sixteen
-  // columns (the SIMD step), and on their edges.
+  // Offsets and widths that start and end inside a block of four, inside a group of sixteen or
+  // thirty-two columns (the SIMD steps), and on their edges.
   const shapes = [
     { colOffset: 0, n: 64 },
+    { colOffset: 8, n: 56 },
     { colOffset: 1, n: 1 },
     { colOffset: 3, n: 18 },
     { colOffset: 5, n: 33 },
