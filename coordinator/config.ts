@@ -7,12 +7,13 @@ import { type RewardsConfig, rewardsConfigFromEnv } from './settlement/rewards-c
 import { type TrustConfig, trustConfigFromEnv } from './trust-config.ts';
 
 /**
- * The demo job `npm start` keeps: 16 units of 2,048 × 2,048 × 4,096 (34 GFLOP, seconds on a
- * browser's CPU). Blocks this large keep its validation under 2% of its compute: the validator
- * generates each block of A and B once per job (r + c blocks, where the units generate 2rc) and
- * reads a unit's block of A and its C once (`npm run bench:validation`).
+ * The demo job `npm start` keeps: 256 units of 768 × 768 × 8,192 (9.7 GFLOP, a second or a few
+ * on a browser's CPU; 768 × 768 is about the largest block whose output fits a result's body).
+ * A job this wide keeps its validation under 2% of its compute: the validator makes each block
+ * of A and B once per job (r + c blocks, where the units make 2rc) and then reads a unit's block
+ * of A and its C once (`npm run bench:validation`, decision 0021).
  */
-export const kDemoJob: DemoJobConfig = { size: 8192, block: 2048, k: 4096 };
+export const kDemoJob: DemoJobConfig = { size: 12288, block: 768, k: 8192 };
 
 export interface DemoJobConfig {
   /** Rows and columns of the demo product C (size × size). */

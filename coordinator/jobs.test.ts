@@ -14,6 +14,7 @@ import { signWorkReceipt } from '../src/wallet/receipt-signer.ts';
 import { registerContributor } from '../test/helpers/contributor.ts';
 import { kOtherRequesterToken, kTestRequesterToken, startTestCoordinator, type TestCoordinator, testDatabases } from '../test/helpers/test-coordinator.ts';
 import { main as cli } from './cli/surge-cli.ts';
+import { configFromEnv } from './config.ts';
 import { abandonPreparingJobs, ensureDemoWork } from './work-generator.ts';
 
 let coordinator: TestCoordinator;
@@ -160,6 +161,16 @@ describe.each(testDatabases)('on $name', ({ name: database, skip }) => {
       expect(await coordinator.db.selectFrom('jobs').select(['name', 'units_total']).where('status', '=', 'active').execute()).toEqual([
         { name: 'Demo matrix product #1', units_total: 4 },
       ]);
+    });
+
+    it('makes the demo job `npm start` asks for, with units whose output fits a result', async () => {
+      const { demo } = configFromEnv({});
+      const { session } = await registerContributor(coordinator.app);
+      await ensureDemoWork(coordinator.db, demo!);
+      const job = await coordinator.db.selectFrom('jobs').select(['name', 'units_total']).where('status', '=', 'active').executeTakeFirstOrThrow();
+      expect(job).toEqual({ name: 'Demo matrix product #1', units_total: (demo!.size / demo!.block) ** 2 });
+      const lease = (await coordinator.app.inject({ method: 'POST', url: '/v1/leases', payload: { session: session.address, backends: ['wasm'] } })).json();
+      expect(lease.lease).toMatchObject({ kernel: 'matmul-f32', params: { m: demo!.block, n: demo!.block, k: demo!.k } });
     });
 
     it('fails a job whose making a stopped coordinator left half done, and never leases it', async () => {
