@@ -54,35 +54,35 @@ export function philoxWord(i: u32): u32 {
  * first whole block and after the last group of four are drawn one block at a time.
  */
 export function philoxFill(ptr: usize, key0: u32, key1: u32, stream: u32, row0: u32, col0: u32, rows: u32, cols: u32, asFloat: bool): void {
-  const end = col0 + cols;
-  // The first column that starts a block, and the end of the last whole group of four blocks.
-  const simdStart = min((col0 + 3) & ~3, end);
-  const simdEnd = simdStart + ((end - simdStart) & ~15);
+  // Columns past 2³² wrap to 0, where blocks do not follow on: such rows are drawn one block at a time.
+  const wraps = <u64>col0 + <u64>cols > 0x1_0000_0000;
+  // Offsets from col0 of the first column that starts a block, and of the end of the SIMD steps.
+  const simdFrom: u32 = wraps ? cols : min(((col0 + 3) & ~3) - col0, cols);
+  const simdTo: u32 = simdFrom + ((cols - simdFrom) & ~15);
   for (let r: u32 = 0; r < rows; r++) {
     const rowPtr = ptr + ((<usize>r * <usize>cols) << 2);
     const row = row0 + r;
-    fillScalar(rowPtr, key0, key1, stream, row, col0, col0, simdStart, asFloat);
-    let column = simdStart;
-    for (; column + 32 <= simdEnd; column += 32) {
-      fillThirtyTwo(rowPtr + (<usize>(column - col0) << 2), key0, key1, stream, row, column >> 2, asFloat);
-    }
-    if (column < simdEnd) fillSixteen(rowPtr + (<usize>(column - col0) << 2), key0, key1, stream, row, column >> 2, asFloat);
-    fillScalar(rowPtr, key0, key1, stream, row, col0, simdEnd, end, asFloat);
+    fillScalar(rowPtr, key0, key1, stream, row, col0, 0, simdFrom, asFloat);
+    let c = simdFrom;
+    for (; simdTo - c >= 32; c += 32) fillThirtyTwo(rowPtr + (<usize>c << 2), key0, key1, stream, row, (col0 + c) >> 2, asFloat);
+    if (c < simdTo) fillSixteen(rowPtr + (<usize>c << 2), key0, key1, stream, row, (col0 + c) >> 2, asFloat);
+    fillScalar(rowPtr, key0, key1, stream, row, col0, simdTo, cols, asFloat);
   }
 }
 
-/** Columns [from, to) of one row, one block at a time; `rowPtr` holds column `col0`. */
+/** Columns col0 + [from, to) of one row (wrapping past 2³²), one block at a time; `rowPtr` holds column col0. */
 @inline
 function fillScalar(rowPtr: usize, key0: u32, key1: u32, stream: u32, row: u32, col0: u32, from: u32, to: u32, asFloat: bool): void {
   let lastBlock: u32 = 0xffffffff;
-  for (let column = from; column < to; column++) {
+  for (let c = from; c < to; c++) {
+    const column = col0 + c;
     const block = column >> 2;
     if (block != lastBlock) {
       philox4x32(key0, key1, block, row, stream, 0);
       lastBlock = block;
     }
     const value = word(column & 3);
-    const at = rowPtr + (<usize>(column - col0) << 2);
+    const at = rowPtr + (<usize>c << 2);
     if (asFloat) store<f32>(at, <f32>(value >> 8) * 1.1920928955078125e-7 - 1.0);
     else store<u32>(at, value);
   }

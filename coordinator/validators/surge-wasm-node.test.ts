@@ -16,6 +16,9 @@ describe('surge.wasm in Node', () => {
     { colOffset: 16, n: 15 },
     { colOffset: 4093, n: 70 },
     { colOffset: 2 ** 31 - 7, n: 29 },
+    // The last columns before 2³², and columns that wrap past it to 0.
+    { colOffset: 2 ** 32 - 16, n: 5 },
+    { colOffset: 2 ** 32 - 6, n: 40 },
   ];
 
   it.for(shapes)('draws the same words and floats as the reference from column $colOffset, $n wide', ({ colOffset, n }) => {
