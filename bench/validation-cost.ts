@@ -11,10 +11,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { kDemoJob } from '../coordinator/config.ts';
 import { validateOutput } from '../coordinator/validators/validate-output.ts';
-import { matmulStreams } from '../src/kernels/matmul.ts';
-import { seedToKey } from '../src/kernels/philox.ts';
 import type { MatmulParams } from '../src/protocol/schemas.ts';
 import type { SurgeWasmExports } from '../src/worker/surge-wasm.ts';
+import { computeSeededMatmulF32 } from '../test/helpers/wasm-matmul-unit.ts';
 import { machineName } from './machine-name.ts';
 
 const { values } = parseArgs({
@@ -38,23 +37,12 @@ const relaxed = WebAssembly.validate(relaxedBytes);
 const module = new WebAssembly.Module(relaxed ? relaxedBytes : readFileSync(new URL('../wasm/build/surge.wasm', import.meta.url)));
 const seed = `0x${Array.from(crypto.getRandomValues(new Uint32Array(2)), (word) => word.toString(16).padStart(8, '0')).join('')}`;
 
-/** One unit as a contributor computes it: inputs from the seed, B packed, every row of C. */
+/** One unit as a contributor computes it, timed, in a fresh instance as a worker's run would have. */
 function compute(params: MatmulParams): { output: Uint8Array; ms: number } {
   const wasm = new WebAssembly.Instance(module, { env: { abort: () => {} } }).exports as unknown as SurgeWasmExports;
-  const { m, n } = params;
-  const [key0, key1] = seedToKey(params.seed);
-  const a = wasm.alloc(m * k * 4);
-  const b = wasm.alloc(k * n * 4);
-  const packed = wasm.alloc(wasm.matmulPackedBytes(n, k));
-  const scratch = wasm.alloc(wasm.matmulScratchBytes());
-  const c = wasm.alloc(m * n * 4);
   const started = performance.now();
-  wasm.philoxFill(a, key0, key1, matmulStreams.a, params.rowOffset, 0, m, k, 1);
-  wasm.philoxFill(b, key0, key1, matmulStreams.b, 0, params.colOffset, k, n, 1);
-  wasm.packPanels(b, packed, n, k);
-  wasm.matmulF32Rows(a, packed, scratch, c, n, k, 0, m);
-  const ms = performance.now() - started;
-  return { output: new Uint8Array(wasm.memory.buffer, c, m * n * 4).slice(), ms };
+  const c = computeSeededMatmulF32(wasm, params);
+  return { output: new Uint8Array(c.buffer), ms: performance.now() - started };
 }
 
 let computeMs = 0;

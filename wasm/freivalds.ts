@@ -6,9 +6,6 @@
 
 const kChunk: i32 = 64;
 
-/** The signed vectors each row meets: the check's trials. */
-export const kFreivaldsTrials: i32 = 3;
-
 /**
  * For each of `rows` rows of `len` f32 at `matrix` (row-major): out[row·4 + v] = Σ row·signed[v]
  * for v < 3, and out[row·4 + 3] = Σ |row|·weights, in f64. `signed` holds three vectors of `len`

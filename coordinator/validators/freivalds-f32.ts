@@ -22,6 +22,11 @@ export interface FreivaldsOutcome {
   failedRow?: number;
 }
 
+/** κ, the rounding bound's factor for a k-term f32 dot: λ√k·u with λ = 8, or γ_k where that is smaller (tiny k). */
+export function freivaldsKappa(k: number): number {
+  return Math.min(8 * Math.sqrt(k) * 2 ** -24, f32DotErrorFactor(k + 1));
+}
+
 export function freivaldsCheckF32(
   a: Float32Array,
   b: Float32Array,
@@ -31,7 +36,7 @@ export function freivaldsCheckF32(
   random: () => number,
 ): FreivaldsOutcome {
   const { m, n, k } = shape;
-  const kappa = Math.min(8 * Math.sqrt(k) * 2 ** -24, f32DotErrorFactor(k + 1));
+  const kappa = freivaldsKappa(k);
   const r = new Float64Array(n);
   const br = new Float64Array(k);
   const absBr = new Float64Array(k);

@@ -1,25 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { matmulInputA, matmulInputB } from '../../src/kernels/matmul.ts';
 import { matmulF32Reference } from '../../src/kernels/matmul-f32.ts';
+import { computeSeededMatmulF32 } from '../../test/helpers/wasm-matmul-unit.ts';
 import { type SeededBlock, WasmFreivaldsF32 } from './freivalds-wasm.ts';
 import { secureUniforms } from './secure-uniforms.ts';
 import { instantiateSurgeWasmInNode } from './surge-wasm-node.ts';
 
 /** The block as a contributor's browser computes it: surge.wasm's SIMD kernel, from the seed. */
-function contributorProduct(block: SeededBlock): Float32Array {
-  const wasm = instantiateSurgeWasmInNode();
-  const { m, n, k } = block;
-  const a = wasm.alloc(m * k * 4);
-  const b = wasm.alloc(k * n * 4);
-  const packed = wasm.alloc(wasm.matmulPackedBytes(n, k));
-  const scratch = wasm.alloc(wasm.matmulScratchBytes());
-  const c = wasm.alloc(m * n * 4);
-  new Float32Array(wasm.memory.buffer, a, m * k).set(matmulInputA(block, 'f32'));
-  new Float32Array(wasm.memory.buffer, b, k * n).set(matmulInputB(block, 'f32'));
-  wasm.packPanels(b, packed, n, k);
-  wasm.matmulF32Rows(a, packed, scratch, c, n, k, 0, m);
-  return new Float32Array(wasm.memory.buffer, c, m * n).slice();
-}
+const contributorProduct = (block: SeededBlock) => computeSeededMatmulF32(instantiateSurgeWasmInNode(), block);
 
 const bytes = (c: Float32Array) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
 

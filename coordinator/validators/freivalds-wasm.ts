@@ -1,8 +1,7 @@
 import { matmulStreams } from '../../src/kernels/matmul.ts';
-import { f32DotErrorFactor } from '../../src/kernels/matmul-f32.ts';
 import { seedToKey } from '../../src/kernels/philox.ts';
 import type { SurgeWasmExports } from '../../src/worker/surge-wasm.ts';
-import type { FreivaldsOutcome } from './freivalds-f32.ts';
+import { type FreivaldsOutcome, freivaldsKappa } from './freivalds-f32.ts';
 import { instantiateSurgeWasmInNode } from './surge-wasm-node.ts';
 
 /** The trials of one check: `freivaldsDots` meets each row with three signed vectors. */
@@ -89,25 +88,26 @@ export class WasmFreivaldsF32 {
     // Working buffers: C, three signed vectors and one weight vector of max(n, k), and the dots' output.
     const cBytes = align16(4 * m * n);
     const vectorBytes = align16(4 * Math.max(n, k));
-    const work = { c: 0, signed: cBytes, weights: cBytes + 3 * vectorBytes, out: cBytes + 4 * vectorBytes };
-    this.#reserveWork(work.out + 32 * Math.max(m, kStripRows));
+    const vectorsEnd = cBytes + kWasmFreivaldsTrials * vectorBytes;
+    const work = { c: 0, signed: cBytes, weights: vectorsEnd, out: vectorsEnd + vectorBytes };
+    this.#reserveWork(work.out + 32 * m);
     const a = this.#aBlock(block);
     const at = (offset: number) => this.#base + offset;
 
     // A·ŷ for each trial, and |A|·ŵ.
-    this.#f32(at(work.signed), 3 * k).set(column.y);
+    this.#f32(at(work.signed), kWasmFreivaldsTrials * k).set(column.y);
     this.#f32(at(work.weights), k).set(column.w);
     this.#wasm.freivaldsDots(a, m, k, at(work.signed), at(work.weights), at(work.out));
     const expected = this.#f64(at(work.out), 4 * m).slice();
 
     // C·r for each trial, and |C|·1.
     new Uint8Array(this.#wasm.memory.buffer, at(work.c), 4 * m * n).set(output);
-    this.#f32(at(work.signed), 3 * n).set(column.r);
+    this.#f32(at(work.signed), kWasmFreivaldsTrials * n).set(column.r);
     this.#f32(at(work.weights), n).fill(1);
     this.#wasm.freivaldsDots(at(work.c), m, n, at(work.signed), at(work.weights), at(work.out));
     const claimed = this.#f64(at(work.out), 4 * m);
 
-    const kappa = Math.min(8 * Math.sqrt(k) * 2 ** -24, f32DotErrorFactor(k + 1)) + 3 * kDotRelativeError;
+    const kappa = freivaldsKappa(k) + 3 * kDotRelativeError;
     let worstRatio = 0;
     for (let i = 0; i < m; i++) {
       const scale = expected[4 * i + 3]! * (1 + 3 * kDotRelativeError);
@@ -132,21 +132,21 @@ export class WasmFreivaldsF32 {
       cached.checks++;
       return cached;
     }
-    const r = new Float32Array(3 * n);
+    const r = new Float32Array(kWasmFreivaldsTrials * n);
     for (let i = 0; i < r.length; i++) {
       const magnitude = 0.5 + 0.5 * random();
       r[i] = random() < 0.5 ? -magnitude : magnitude;
     }
-    const y = new Float32Array(3 * k);
+    const y = new Float32Array(kWasmFreivaldsTrials * k);
     const w = new Float32Array(k);
     // Strips of B through the dots: the strip, the vectors r and ones, and the strip's output.
     const strip = 0;
     const signed = align16(4 * kStripRows * n);
-    const ones = signed + align16(12 * n);
+    const ones = signed + align16(4 * kWasmFreivaldsTrials * n);
     const out = ones + align16(4 * n);
     this.#reserveWork(out + 32 * kStripRows);
     const at = (offset: number) => this.#base + offset;
-    this.#f32(at(signed), 3 * n).set(r);
+    this.#f32(at(signed), kWasmFreivaldsTrials * n).set(r);
     this.#f32(at(ones), n).fill(1);
     const [key0, key1] = seedToKey(seed);
     for (let p0 = 0; p0 < k; p0 += kStripRows) {
@@ -155,7 +155,7 @@ export class WasmFreivaldsF32 {
       this.#wasm.freivaldsDots(at(strip), rows, n, at(signed), at(ones), at(out));
       const dots = this.#f64(at(out), 4 * rows);
       for (let row = 0; row < rows; row++) {
-        for (let trial = 0; trial < 3; trial++) y[trial * k + p0 + row] = dots[4 * row + trial]!;
+        for (let trial = 0; trial < kWasmFreivaldsTrials; trial++) y[trial * k + p0 + row] = dots[4 * row + trial]!;
         w[p0 + row] = dots[4 * row + 3]!;
       }
     }

@@ -92,7 +92,11 @@ export class ValidationThreads implements Validator {
   #threadFor(check: ResultsCheck): Thread {
     const seeded = check.outputs.find(({ spec }) => spec?.kernel === 'matmul-f32' && !spec.params.inputs)?.spec;
     if (seeded?.kernel !== 'matmul-f32') return this.#leastLoaded();
-    const slot = Number(BigInt(seeded.params.seed) % BigInt(this.#threads.length));
+    return this.#threadAt(Number(BigInt(seeded.params.seed) % BigInt(this.#threads.length)));
+  }
+
+  /** The thread in `slot`, started again if it stopped. */
+  #threadAt(slot: number): Thread {
     const thread = this.#threads[slot] ?? this.#start(slot);
     this.#threads[slot] = thread;
     return thread;
@@ -101,8 +105,7 @@ export class ValidationThreads implements Validator {
   #leastLoaded(): Thread {
     let best: Thread | undefined;
     for (let slot = 0; slot < this.#threads.length; slot++) {
-      const thread = this.#threads[slot] ?? this.#start(slot);
-      this.#threads[slot] = thread;
+      const thread = this.#threadAt(slot);
       if (!best || thread.load < best.load) best = thread;
     }
     return best!;
