@@ -45,10 +45,15 @@ export class SurgeApp extends LitElement {
   @query('surge-mandelbrot-view') private mandelbrotView?: SurgeMandelbrotView;
   @query('surge-status') private status?: SurgeStatus;
   private controller?: ContributorController;
-  private db?: SurgeDb;
+  @state() private db?: SurgeDb;
   private readonly sampler = new ThroughputSampler();
   private sampleTimer: ReturnType<typeof setInterval> | undefined;
   private ledgerKey: string | undefined;
+  /**
+   * The page's database open and its controller attached. The Start button shows before that,
+   * so Start and the headless runner wait for it.
+   */
+  private ready: Promise<void> = Promise.resolve();
   /** The last settings change, saved in order after the ones before it (see `saveSettings`). */
   private settingsSaved: Promise<void> = Promise.resolve();
 
@@ -69,13 +74,19 @@ export class SurgeApp extends LitElement {
     @media (max-width: 30rem) { :host { padding: 0.75rem; } section { padding: 0.75rem; } }
   `;
 
-  override async connectedCallback() {
+  override connectedCallback() {
     super.connectedCallback();
+    this.ready = this.open();
+    void this.ready.then(() => this.refreshLedger());
+  }
+
+  /** Opens the page's database, reads the settings and attaches the controller. */
+  private async open(): Promise<void> {
     const db = await openSurgeDb();
-    this.db = db;
     this.settings = await loadSettings(db, deviceDefaults());
+    // The settings form shows from here: a change made on the defaults before they were read would be lost.
+    this.db = db;
     this.attach(new ContributorController({ coordinatorUrl: this.coordinator, db }));
-    await this.refreshLedger();
   }
 
   /** Shows this controller's contribution from now on. */
@@ -133,7 +144,7 @@ export class SurgeApp extends LitElement {
           <surge-receipts .receipts=${this.receipts} owner=${s?.owner ?? ''} coordinator=${this.coordinator}></surge-receipts>
         </section>
         <section aria-label="Settings">
-          <surge-settings .settings=${this.settings} @surge-settings=${this.saveSettings}></surge-settings>
+          ${this.db ? html`<surge-settings .settings=${this.settings} @surge-settings=${this.saveSettings}></surge-settings>` : ''}
         </section>
         <section aria-label="Wallet">
           ${
@@ -164,7 +175,7 @@ export class SurgeApp extends LitElement {
    * link, URL parameter or message can reach it.
    */
   async startRun(run: HeadlessRun): Promise<void> {
-    while (!this.controller) await new Promise((resolve) => setTimeout(resolve, 20));
+    await this.ready;
     const db = await openSurgeDb();
     // Sealed like any owner key (key-vault.ts); a headless run's browser profile is fresh.
     if (run.ownerKey) await db.put('keys', await sealPrivateKey(db, run.ownerKey.privateKey, run.ownerKey.address), 'owner');
@@ -179,6 +190,7 @@ export class SurgeApp extends LitElement {
   }
 
   private async start() {
+    await this.ready;
     // The run reads its settings from IndexedDB: a backend chosen just before Start is saved first.
     await this.settingsSaved;
     this.consented = true;
@@ -221,7 +233,8 @@ export class SurgeApp extends LitElement {
     this.settings = settings;
     this.settingsSaved = this.settingsSaved
       .then(async () => {
-        await saveSettings(this.db ?? (await openSurgeDb()), settings);
+        // The form shows only once the database is open (see `open`).
+        await saveSettings(this.db!, settings);
         this.controller?.applySettings(settings);
       })
       .catch((error: unknown) => console.error('The settings could not be saved:', error));

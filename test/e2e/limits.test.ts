@@ -178,6 +178,15 @@ describe('limits that hold', () => {
     await context.close();
   });
 
+  it('starts when Start is pressed before the page has opened its storage', async () => {
+    const context = await browser.newContext();
+    await context.addInitScript(slowIndexedDbOpens);
+    const page = await openPage(context);
+    await page.getByRole('button', { name: 'Start contributing' }).click();
+    await expect.poll(() => state(page), { timeout: 30_000 }).toBe('Computing');
+    await context.close();
+  });
+
   it('contributes from one tab of a browser at a time; closing it hands over to the other', async () => {
     const context = await browser.newContext();
     const first = await openPage(context);
